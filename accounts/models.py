@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """What a user may do across Rapport; accounts.permissions turns it into answers."""
+
+    ADMIN = "admin", "Admin"
+    EXECUTIVE = "executive", "Executive"
+    MANAGER = "manager", "Relationship manager"
+    CONTRIBUTOR = "contributor", "Contributor"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RapportUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CONTRIBUTOR)
+    teams = models.ManyToManyField(Team, related_name="members", blank=True)
+
+    objects = RapportUserManager()
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def save(self, *args, **kwargs) -> None:
+        # The role is the single source of truth: admins manage users and reference data in
+        # the Django admin with every permission; nobody else gets in there.
+        self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        super().save(*args, **kwargs)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_executive(self) -> bool:
+        return self.role == Role.EXECUTIVE
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_contributor(self) -> bool:
+        return self.role == Role.CONTRIBUTOR

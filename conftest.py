@@ -1,0 +1,50 @@
+"""Suite-wide fixtures: the standard personas every app's tests use."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import TeamFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    # Fast password hashing keeps the suite quick; e-mail goes to the locmem outbox.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture
+def team_a():
+    return TeamFactory(name="Team A")
+
+
+@pytest.fixture
+def team_b():
+    return TeamFactory(name="Team B")
+
+
+@pytest.fixture
+def manager_a(team_a):
+    return UserFactory(username="manager_a", role="manager", teams=[team_a])
+
+
+@pytest.fixture
+def manager_b(team_b):
+    return UserFactory(username="manager_b", role="manager", teams=[team_b])
+
+
+@pytest.fixture
+def contributor_a(team_a):
+    return UserFactory(username="contributor_a", role="contributor", teams=[team_a])
+
+
+@pytest.fixture
+def executive():
+    return UserFactory(username="exec", role="executive")
+
+
+@pytest.fixture
+def admin_user():
+    return UserFactory(username="boss", role="admin")
