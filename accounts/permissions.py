@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 
 from accounts.models import Role
 
@@ -48,3 +49,88 @@ def team_ids(user: AnyUser) -> set[int]:
         cached = set(user.teams.values_list("id", flat=True))
         user._rapport_team_ids = cached
     return cached
+
+
+# --- Stakeholders and contacts --------------------------------------------------------
+# The registry of organisations and people is shared across the organisation; what is
+# confidential is the relationship with them (below).
+
+
+def may_change_stakeholders(user: AnyUser) -> bool:
+    """Managers and admins maintain the registry; others read it."""
+    return bool(
+        user.is_authenticated and user.is_active and (user.is_admin or user.role == Role.MANAGER)
+    )
+
+
+def may_merge_stakeholders(user: AnyUser) -> bool:
+    return is_admin(user)
+
+
+def may_import(user: AnyUser) -> bool:
+    return may_change_stakeholders(user)
+
+
+# --- Relationships --------------------------------------------------------------------
+# Rules work on any object or queryset with the Relationship fields team_id, manager_id and
+# confidential, so this module needs no import from the relationships app.
+
+
+def relationship_scope(user: AnyUser, prefix: str = "") -> Q:
+    """Q selecting the relationships the user may see (prefix for related lookups)."""
+    if not (user.is_authenticated and user.is_active):
+        return Q(pk__in=[])
+    if reads_everything(user):
+        return Q()
+    return (
+        Q(**{f"{prefix}confidential": False})
+        | Q(**{f"{prefix}team_id__in": team_ids(user)})
+        | Q(**{f"{prefix}manager_id": user.pk})
+    )
+
+
+def may_see_relationship(user: AnyUser, relationship) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if reads_everything(user) or not relationship.confidential:
+        return True
+    return relationship.manager_id == user.pk or relationship.team_id in team_ids(user)
+
+
+def may_create_relationship(user: AnyUser) -> bool:
+    return may_change_stakeholders(user)
+
+
+def may_change_relationship(user: AnyUser, relationship) -> bool:
+    """Edit fields, move through the lifecycle: its manager, its team's managers, admins."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.is_admin:
+        return True
+    if user.role != Role.MANAGER:
+        return False
+    return relationship.manager_id == user.pk or relationship.team_id in team_ids(user)
+
+
+def may_contribute_to_relationship(user: AnyUser, relationship) -> bool:
+    """Log interactions, commitments and value: anyone who may change it, and contributors
+    of its team."""
+    if may_change_relationship(user, relationship):
+        return True
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.role == Role.CONTRIBUTOR
+        and (relationship.team_id in team_ids(user) or relationship.manager_id == user.pk)
+    )
+
+
+def may_assign_team(user: AnyUser, team_id: int | None) -> bool:
+    """Who may put a relationship in a team: admins anywhere, managers into their own teams."""
+    if is_admin(user):
+        return True
+    return team_id is not None and team_id in team_ids(user)
+
+
+def may_set_confidential(user: AnyUser, relationship) -> bool:
+    return may_change_relationship(user, relationship)

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import unicodedata
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+def normalise_name(value: str) -> str:
+    """Case- and accent-insensitive key for duplicate detection ("Société" == "societe")."""
+    decomposed = unicodedata.normalize("NFKD", value or "")
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[1].lower().strip() if email and "@" in email else ""
+
+
+# Addresses at these domains say nothing about which organisation a person belongs to.
+PUBLIC_EMAIL_DOMAINS = frozenset(
+    {"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com"}
+)
+
+
+class Category(models.Model):
+    """Stakeholder categories (customer, supplier, partner …): an admin-editable list."""
+
+    name = models.CharField(max_length=80, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Value(models.Model):
+    """One of the organisation's own values; the weight says how much it counts in value fit."""
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    weight = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-weight", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stakeholder(models.Model):
+    class Kind(models.TextChoices):
+        ORGANISATION = "organisation", "Organisation"
+        INDIVIDUAL = "individual", "Individual"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ORGANISATION)
+    name = models.CharField(max_length=200)
+    normalised_name = models.CharField(max_length=200, editable=False, db_index=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="stakeholders"
+    )
+    sector = models.CharField(max_length=120, blank=True)
+    country = models.CharField(max_length=80, blank=True)
+    website = models.URLField(blank=True)
+    email = models.EmailField(blank=True, help_text="General address, or the person's own.")
+    email_domain = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    description = models.TextField(blank=True)
+    values = models.ManyToManyField(Value, related_name="stakeholders", blank=True)
+    # Denormalised so lists sort and filter without per-row work; stakeholders.services keeps
+    # them current whenever tags, weights or assessments change.
+    value_fit = models.PositiveSmallIntegerField(default=0, db_index=True)
+    power = models.PositiveSmallIntegerField(null=True, blank=True)
+    interest = models.PositiveSmallIntegerField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["normalised_name", "email_domain", "updated_at"])
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["-value_fit", "name"], name="stakeholder_fit_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.normalised_name = normalise_name(self.name)
+        domain = email_domain(self.email)
+        self.email_domain = "" if domain in PUBLIC_EMAIL_DOMAINS else domain
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("stakeholders:detail", args=[self.pk])
+
+
+class Contact(models.Model):
+    """A person we deal with, usually at an organisation."""
+
+    stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.CASCADE, null=True, blank=True, related_name="contacts"
+    )
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=120, blank=True)
+    email = models.EmailField(blank=True)
+    email_domain = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    phone = models.CharField(max_length=40, blank=True)
+    notes = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["email_domain", "updated_at"])
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        domain = email_domain(self.email)
+        self.email_domain = "" if domain in PUBLIC_EMAIL_DOMAINS else domain
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("stakeholders:contact_detail", args=[self.pk])
+
+
+class Assessment(models.Model):
+    """A dated power/interest assessment; the latest one is copied onto the stakeholder."""
+
+    SCORE = [MinValueValidator(1), MaxValueValidator(5)]
+
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="assessments")
+    assessed_on = models.DateField()
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    power = models.PositiveSmallIntegerField(validators=SCORE)
+    interest = models.PositiveSmallIntegerField(validators=SCORE)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-assessed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(power__gte=1, power__lte=5), name="assessment_power_1_5"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(interest__gte=1, interest__lte=5),
+                name="assessment_interest_1_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stakeholder}: power {self.power}, interest {self.interest}"
