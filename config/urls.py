@@ -10,5 +10,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("stakeholders/", include("stakeholders.urls")),
+    path("relationships/", include("relationships.urls")),
     path("admin/", admin.site.urls),
 ]
