@@ -9,6 +9,7 @@ admin.site.site_title = "Rapport admin"
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("search/", core_views.search, name="search"),
     path("accounts/", include("accounts.urls")),
     path("stakeholders/", include("stakeholders.urls")),
     path("relationships/", include("relationships.urls")),

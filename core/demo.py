@@ -1,14 +1,19 @@
 """Demo data for `make run` and the benchmark: reproducible, idempotent, bulk where it counts.
 
 `seed(scale)` is safe to run twice: users and teams are matched by their natural keys and
-the rest of the dataset is only generated when it is missing.
+the registry and relationships are generated only when no stakeholder exists yet. A fixed
+random seed makes every run produce the same dataset.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Role, Team, User
 
@@ -33,6 +38,39 @@ DEMO_USERS = (
     DemoUser("contributor", "Cai", "Contributor", Role.CONTRIBUTOR, ("Partnerships",)),
 )
 
+SCALES = {
+    "small": {"stakeholders": 40, "contacts_per": 2, "relationships": 30, "interactions": 8},
+    "large": {"stakeholders": 20_000, "contacts_per": 2, "relationships": 30_000, "interactions": 16},
+}
+
+OUR_VALUES = [
+    ("Integrity", 3, "We do what we say, and say what we do."),
+    ("Long-term thinking", 2, "Relationships measured in years, through thick and thin."),
+    ("Sustainability", 2, "Care for people and planet in every decision."),
+    ("Openness", 1, "Share information freely and listen actively."),
+    ("Community", 1, "Invest in the places where we work."),
+]
+
+NAME_PARTS = (
+    ["Northwind", "Heron", "Bluebell", "Granite", "Meridian", "Oakridge", "Lumen", "Harbour",
+     "Cedar", "Summit", "Riverside", "Beacon", "Kestrel", "Orchard", "Willow", "Atlas",
+     "Juniper", "Falcon", "Silverline", "Evergreen"],
+    ["Logistics", "Foundation", "Partners", "Council", "Health Trust", "Energy", "Foods",
+     "Capital", "Housing", "Labs", "Trust", "Works", "Network", "Institute", "Mobility"],
+)  # fmt: skip
+SECTORS = ["Logistics", "Health", "Energy", "Finance", "Public sector", "Food", "Education"]
+COUNTRIES = ["United Kingdom", "Ireland", "France", "Germany", "Netherlands", "Spain"]
+FIRST = ["Amara", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Isla", "Jonas"]
+LAST = ["Okafor", "Smith", "Dubois", "Patel", "Rossi", "Haddad", "Kim", "Novak", "Walsh"]
+SUMMARIES = [
+    "Quarterly catch-up on the joint programme",
+    "Walked the site together and agreed next steps",
+    "Call about delivery delays; they appreciated the heads-up",
+    "Workshop on shared goals for next year",
+    "Introduced their new operations lead",
+    "Discussed pricing concerns openly",
+]
+
 
 @transaction.atomic
 def seed_users() -> list[DemoUser]:
@@ -54,5 +92,231 @@ def seed_users() -> list[DemoUser]:
     return list(DEMO_USERS)
 
 
+@transaction.atomic
+def seed_registry(scale: str) -> bool:
+    """Stakeholders, contacts, relationships and their records. False if already there."""
+    from relationships.models import (
+        Commitment,
+        Interaction,
+        Relationship,
+        RelationshipType,
+        Stage,
+        StageTransition,
+        ValueRecord,
+    )
+    from relationships.services import relationships_refresh_health_all
+    from stakeholders.models import Assessment, Category, Contact, Stakeholder, Value
+    from stakeholders.services import stakeholders_refresh_value_fit
+
+    if Stakeholder.objects.exists():
+        return False
+    size = SCALES[scale]
+    rng = random.Random(2026)
+    today = timezone.localdate()
+
+    values = [
+        Value.objects.get_or_create(name=name, defaults={"weight": w, "description": d})[0]
+        for name, w, d in OUR_VALUES
+    ]
+    categories = list(Category.objects.all())
+    types = list(RelationshipType.objects.all())
+    managers = list(User.objects.filter(role=Role.MANAGER))
+    teams = {t.name: t for t in Team.objects.all()}
+    manager_team = {m.pk: m.teams.first() for m in managers}
+    admin = User.objects.filter(role=Role.ADMIN).first()
+
+    stakeholders = []
+    used = set()
+    for i in range(size["stakeholders"]):
+        name = f"{rng.choice(NAME_PARTS[0])} {rng.choice(NAME_PARTS[1])}"
+        if name in used:
+            name = f"{name} {i}"
+        used.add(name)
+        slug = name.lower().replace(" ", "")
+        stakeholders.append(
+            Stakeholder(
+                name=name,
+                normalised_name=name.casefold(),
+                category=rng.choice(categories),
+                sector=rng.choice(SECTORS),
+                country=rng.choice(COUNTRIES),
+                website=f"https://{slug}.example",
+                email=f"hello@{slug}.example",
+                email_domain=f"{slug}.example",
+                description=f"{name} works in {rng.choice(SECTORS).lower()}.",
+                power=rng.randint(1, 5),
+                interest=rng.randint(1, 5),
+                created_by=admin,
+            )
+        )
+    stakeholders = Stakeholder.objects.bulk_create(stakeholders, batch_size=2000)
+    through = Stakeholder.values.through
+    through.objects.bulk_create(
+        [
+            through(stakeholder_id=s.pk, value_id=v.pk)
+            for s in stakeholders
+            for v in rng.sample(values, rng.randint(0, len(values)))
+        ],
+        batch_size=5000,
+    )
+    stakeholders_refresh_value_fit()
+    Assessment.objects.bulk_create(
+        [
+            Assessment(
+                stakeholder=s,
+                assessed_on=today - timedelta(days=rng.randint(0, 400)),
+                assessed_by=admin,
+                power=s.power,
+                interest=s.interest,
+                note="Initial mapping",
+            )
+            for s in stakeholders
+        ],
+        batch_size=5000,
+    )
+    contacts = Contact.objects.bulk_create(
+        [
+            Contact(
+                stakeholder=s,
+                name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                role=rng.choice(["CEO", "Head of Partnerships", "Buyer", "Programme lead"]),
+                email=f"person{i}.{n}@{s.email_domain}",
+                email_domain=s.email_domain,
+                phone=f"+44 20 7946 {rng.randint(1000, 9999)}",
+                created_by=admin,
+            )
+            for i, s in enumerate(stakeholders)
+            for n in range(size["contacts_per"])
+        ],
+        batch_size=5000,
+    )
+    del contacts
+
+    stage_weights = [
+        (Stage.IDENTIFY, 15),
+        (Stage.PRESENT, 15),
+        (Stage.PILOT, 15),
+        (Stage.BUILD, 35),
+        (Stage.REVIEW, 10),
+        (Stage.ENDED, 10),
+    ]
+    stages = [s for s, _ in stage_weights]
+    weights = [w for _, w in stage_weights]
+    relationships = []
+    for i in range(size["relationships"]):
+        stage = rng.choices(stages, weights)[0]
+        manager = rng.choice(managers) if stage != Stage.IDENTIFY or rng.random() < 0.5 else None
+        team = manager_team.get(manager.pk) if manager else rng.choice(list(teams.values()))
+        started = today - timedelta(days=rng.randint(30, 900))
+        relationship_type = rng.choice(types)
+        relationships.append(
+            Relationship(
+                stakeholder=stakeholders[i % len(stakeholders)],
+                type=relationship_type if stage != Stage.IDENTIFY or rng.random() < 0.5 else None,
+                stage=stage,
+                manager=manager,
+                team=team,
+                confidential=rng.random() < 0.15,
+                is_key=rng.random() < 0.2,
+                purpose="Work together on shared goals that serve both organisations.",
+                started_on=None if stage == Stage.IDENTIFY else started,
+                ended_on=today - timedelta(days=rng.randint(1, 200))
+                if stage == Stage.ENDED
+                else None,
+                end_reason="It has not delivered value to either side." if stage == Stage.ENDED else "",
+                partnering_session_on=started + timedelta(days=10)
+                if stage not in (Stage.IDENTIFY, Stage.PRESENT)
+                else None,
+                partnering_session_notes="Agreed how the relationship rolls out for both sides."
+                if stage not in (Stage.IDENTIFY, Stage.PRESENT)
+                else "",
+                next_review_on=today + timedelta(days=rng.randint(-20, 90))
+                if stage in (Stage.BUILD, Stage.REVIEW)
+                else None,
+                created_by=manager or admin,
+            )
+        )
+    relationships = Relationship.objects.bulk_create(relationships, batch_size=2000)
+
+    order = [Stage.IDENTIFY, Stage.PRESENT, Stage.PILOT, Stage.BUILD, Stage.REVIEW]
+    transitions, interactions, commitments, value_records = [], [], [], []
+    for rel in relationships:
+        path = order[: order.index(rel.stage) + 1] if rel.stage != Stage.ENDED else order[:4]
+        moment = rel.started_on or today
+        for before, after in zip(path, path[1:], strict=False):
+            transitions.append(
+                StageTransition(
+                    relationship=rel, from_stage=before, to_stage=after, by=rel.manager, note=""
+                )
+            )
+        if rel.stage == Stage.ENDED:
+            transitions.append(
+                StageTransition(
+                    relationship=rel,
+                    from_stage=Stage.BUILD,
+                    to_stage=Stage.ENDED,
+                    by=rel.manager,
+                    note=rel.end_reason,
+                )
+            )
+        if rel.stage == Stage.IDENTIFY:
+            continue
+        for n in range(rng.randint(1, size["interactions"])):
+            key = rel.stage in (Stage.BUILD, Stage.REVIEW, Stage.ENDED) and n == 0
+            interactions.append(
+                Interaction(
+                    relationship=rel,
+                    occurred_on=min(today, moment + timedelta(days=rng.randint(0, 700))),
+                    channel=rng.choice(["meeting", "call", "email", "event", "site_visit"]),
+                    summary=rng.choice(SUMMARIES),
+                    sentiment=rng.choice([-2, -1, 0, 1, 1, 2, 2]),
+                    is_key_experience=key,
+                    outcome=rng.choice(["success", "learning", "disappointment"]) if key else "",
+                    created_by=rel.manager,
+                )
+            )
+        for _ in range(rng.randint(0, 2)):
+            due = today + timedelta(days=rng.randint(-30, 45))
+            commitments.append(
+                Commitment(
+                    relationship=rel,
+                    direction=rng.choice(["ours", "theirs"]),
+                    description=rng.choice(
+                        ["Send the proposal", "Share usage data", "Introduce the CFO",
+                         "Confirm the pilot budget", "Return the signed agreement"]
+                    ),  # fmt: skip
+                    due_on=due,
+                    owner=rel.manager,
+                    status=rng.choice(["open", "open", "kept", "broken"]),
+                    created_by=rel.manager,
+                )
+            )
+        if rel.stage in (Stage.BUILD, Stage.REVIEW, Stage.ENDED):
+            for _ in range(rng.randint(1, 4)):
+                kind = rng.choice(["revenue", "cost_saving", "volunteer_hours", "qualitative"])
+                quantitative = kind != "qualitative"
+                value_records.append(
+                    ValueRecord(
+                        relationship=rel,
+                        recorded_on=today - timedelta(days=rng.randint(0, 365)),
+                        kind=kind,
+                        amount=Decimal(rng.randint(5, 500) * 100) if quantitative else None,
+                        unit=("hours" if kind == "volunteer_hours" else "GBP")
+                        if quantitative
+                        else "",
+                        note="" if quantitative else "Joint press coverage raised our profile.",
+                        created_by=rel.manager,
+                    )
+                )
+    StageTransition.objects.bulk_create(transitions, batch_size=5000)
+    Interaction.objects.bulk_create(interactions, batch_size=5000)
+    Commitment.objects.bulk_create(commitments, batch_size=5000)
+    ValueRecord.objects.bulk_create(value_records, batch_size=5000)
+    relationships_refresh_health_all()
+    return True
+
+
 def seed(scale: str = "small") -> list[DemoUser]:
-    return seed_users()
+    users = seed_users()
+    seed_registry(scale)
+    return users

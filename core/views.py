@@ -7,6 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core import health
+from core.search import search_everything
 
 
 @require_GET
@@ -23,3 +24,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html", {})
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    results = search_everything(request.user, request.GET.get("q", ""))
+    template = "core/search.html#results" if request.htmx else "core/search.html"
+    response = render(request, template, {"results": results})
+    response["Vary"] = "HX-Request"
+    return response

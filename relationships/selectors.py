@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    Prefetch,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncMonth
 from django.http import Http404
+from django.utils import timezone
 
 from accounts import permissions
-from relationships.models import Commitment, Interaction, Relationship, ValueRecord
+from relationships.models import (
+    ACTIVE_STAGES,
+    Commitment,
+    Interaction,
+    Relationship,
+    StageTransition,
+    ValueRecord,
+)
 
 
 def relationships_visible_to(user) -> QuerySet[Relationship]:
@@ -49,3 +72,236 @@ def value_records_visible_to(user) -> QuerySet[ValueRecord]:
     return ValueRecord.objects.filter(
         permissions.relationship_scope(user, prefix="relationship__")
     ).select_related("relationship", "relationship__stakeholder")
+
+
+# --- Pages: the detail page, the board, the owner's commitments ------------------------
+# Each helper runs a fixed number of queries whatever the number of rows, so the pages'
+# query counts stay flat as relationships grow (the tests pin them).
+
+
+@dataclass
+class TimelineEntry:
+    on: date
+    kind: str  # "interaction", "transition" or "value"
+    item: Interaction | StageTransition | ValueRecord
+    sort_key: tuple = ()
+
+
+def relationship_timeline(relationship: Relationship, limit: int = 100) -> list[TimelineEntry]:
+    """Interactions, stage changes and value records merged by date, newest first."""
+    interactions = (
+        relationship.interactions.select_related("created_by")
+        .prefetch_related(
+            "participant_users",
+            "participant_contacts",
+            Prefetch("follow_ups", queryset=Commitment.objects.select_related("owner")),
+        )
+        .order_by("-occurred_on", "-id")[:limit]
+    )
+    transitions = relationship.transitions.select_related("by").order_by("-at", "-id")[:limit]
+    values = relationship.value_records.select_related("created_by").order_by(
+        "-recorded_on", "-id"
+    )[:limit]
+    entries = [timeline_entry(i) for i in interactions]
+    entries += [timeline_entry(t) for t in transitions]
+    entries += [timeline_entry(v) for v in values]
+    entries.sort(key=lambda e: e.sort_key, reverse=True)
+    return entries[:limit]
+
+
+def timeline_entry(item: Interaction | StageTransition | ValueRecord) -> TimelineEntry:
+    if isinstance(item, Interaction):
+        return TimelineEntry(item.occurred_on, "interaction", item, (item.occurred_on, 1, item.pk))
+    if isinstance(item, StageTransition):
+        on = timezone.localdate(item.at)
+        return TimelineEntry(on, "transition", item, (on, 2, item.pk))
+    return TimelineEntry(item.recorded_on, "value", item, (item.recorded_on, 0, item.pk))
+
+
+@dataclass
+class CommitmentSummary:
+    ours: list[Commitment]
+    theirs: list[Commitment]
+    counts: dict[str, int]
+    overdue: int
+
+
+def relationship_commitments(relationship: Relationship, today: date) -> CommitmentSummary:
+    """Both directions, open ones first (overdue on top), with kept/broken/open counts."""
+    commitments = list(
+        relationship.commitments.select_related("owner").order_by(
+            Case(When(status=Commitment.Status.OPEN, then=Value(0)), default=Value(1)),
+            F("due_on").asc(nulls_last=True),
+            "id",
+        )
+    )
+    counts = {status: 0 for status in Commitment.Status.values}
+    overdue = 0
+    for commitment in commitments:
+        counts[commitment.status] += 1
+        commitment.overdue = commitment.is_overdue(today)
+        overdue += commitment.overdue
+    return CommitmentSummary(
+        ours=[c for c in commitments if c.direction == Commitment.Direction.OURS],
+        theirs=[c for c in commitments if c.direction == Commitment.Direction.THEIRS],
+        counts=counts,
+        overdue=overdue,
+    )
+
+
+def relationship_value_totals(relationship: Relationship) -> list[dict]:
+    """Running totals per kind and unit (one aggregate query); qualitative ones are counted."""
+    rows = (
+        relationship.value_records.values("kind", "unit")
+        .annotate(total=Sum("amount"), records=Count("id"), last_on=Max("recorded_on"))
+        .order_by("kind", "unit")
+    )
+    labels = dict(ValueRecord.Kind.choices)
+    return [{**row, "kind_label": labels.get(row["kind"], row["kind"])} for row in rows]
+
+
+def relationship_value_by_month(relationship: Relationship, months: int = 24) -> list[dict]:
+    """Quantitative value per month, kind and unit, newest month first."""
+    rows = (
+        relationship.value_records.exclude(kind=ValueRecord.Kind.QUALITATIVE)
+        .annotate(month=TruncMonth("recorded_on"))
+        .values("month", "kind", "unit")
+        .annotate(total=Sum("amount"), records=Count("id"))
+        .order_by("-month", "kind", "unit")
+    )
+    labels = dict(ValueRecord.Kind.choices)
+    result, seen = [], set()
+    for row in rows:
+        seen.add(row["month"])
+        if len(seen) > months:
+            break
+        result.append({**row, "kind_label": labels.get(row["kind"], row["kind"])})
+    return result
+
+
+@dataclass
+class HistoryEntry:
+    when: datetime
+    who: object
+    what: str  # "Relationship", "Interaction …"
+    action: str  # created / changed / deleted
+    changes: list[str]
+
+
+_HISTORY_SKIP = {"version", "created_at", "updated_at", "created_by"}
+
+
+def relationship_history(relationship: Relationship, limit: int = 50) -> list[HistoryEntry]:
+    """Who changed what and when, across the relationship and its records, newest first.
+
+    A fixed number of queries: one per history table, plus one per kind of referenced object
+    to name it (diffs hold ids). Diffs are computed in memory between consecutive versions.
+    """
+    sources = [
+        (Relationship.history.filter(id=relationship.pk), "Relationship"),
+        (Interaction.history.filter(relationship_id=relationship.pk), "Interaction"),
+        (Commitment.history.filter(relationship_id=relationship.pk), "Commitment"),
+        (ValueRecord.history.filter(relationship_id=relationship.pk), "Value record"),
+    ]
+    pending: list[tuple] = []
+    for queryset, label in sources:
+        records = list(queryset.select_related("history_user").order_by("-history_id")[: limit * 4])
+        records.reverse()
+        previous_by_id: dict[int, object] = {}
+        for record in records:
+            previous = previous_by_id.get(record.id)
+            previous_by_id[record.id] = record
+            pending.append((record, previous, label))
+    pending.sort(key=lambda item: (item[0].history_date, item[0].history_id), reverse=True)
+    pending = pending[:limit]
+
+    # Name referenced objects in one query per model instead of one per change.
+    references: dict[type, set] = {}
+    diffs = []
+    for record, previous, label in pending:
+        changes = []
+        if previous is not None and record.history_type == "~":
+            for change in record.diff_against(previous).changes:
+                if change.field in _HISTORY_SKIP:
+                    continue
+                field = record.instance_type._meta.get_field(change.field)
+                if field.is_relation:
+                    for value in (change.old, change.new):
+                        if value is not None:
+                            references.setdefault(field.related_model, set()).add(value)
+                changes.append((field, change.old, change.new))
+        diffs.append((record, label, changes))
+    names = {
+        model: {obj.pk: str(obj) for obj in model._base_manager.filter(pk__in=ids)}
+        for model, ids in references.items()
+    }
+
+    def show(field, value) -> str:
+        if value in (None, ""):
+            return "—"
+        if field.is_relation:
+            return names.get(field.related_model, {}).get(value, f"#{value}")
+        if field.choices:
+            return str(dict(field.flatchoices).get(value, value))
+        text = str(value)
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    entries = []
+    for record, label, changes in diffs:
+        action = {"+": "created", "~": "changed", "-": "deleted"}[record.history_type]
+        what = label if label == "Relationship" else f"{label} “{_short(record)}”"
+        lines = [
+            f"{field.verbose_name}: {show(field, old)} → {show(field, new)}"
+            for field, old, new in changes
+        ]
+        if action == "changed" and not lines:
+            lines = ["(no visible field changed)"]
+        entries.append(HistoryEntry(record.history_date, record.history_user, what, action, lines))
+    return entries
+
+
+def _short(record) -> str:
+    text = str(getattr(record, "summary", "") or getattr(record, "description", "") or "")
+    if not text and hasattr(record, "kind"):
+        text = dict(ValueRecord.Kind.choices).get(record.kind, record.kind)
+        if record.amount is not None:
+            text = f"{text} {record.amount} {record.unit}".strip()
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def relationships_by_stage(
+    queryset: QuerySet[Relationship], per_column: int = 50
+) -> dict[str, tuple[list[Relationship], int]]:
+    """The board: up to ``per_column`` cards per lifecycle stage and each stage's total.
+
+    One query per column plus one count query, whatever the number of relationships.
+    """
+    totals = dict(
+        queryset.filter(stage__in=ACTIVE_STAGES)
+        .order_by()
+        .values_list("stage")
+        .annotate(n=Count("id"))
+    )
+    columns = {}
+    for stage in ACTIVE_STAGES:
+        cards = list(queryset.filter(stage=stage).order_by("-health_score", "stakeholder__name", "id")[:per_column]) if totals.get(stage) else []
+        columns[stage] = (cards, totals.get(stage, 0))
+    return columns
+
+
+def open_commitments_of(user, today: date) -> QuerySet[Commitment]:
+    """The owner's page: their open commitments on relationships they may see, overdue first."""
+    return (
+        commitments_visible_to(user)
+        .filter(owner=user, status=Commitment.Status.OPEN)
+        .select_related("relationship__stakeholder", "relationship__team", "source_interaction")
+        .annotate(
+            overdue_first=Case(
+                When(due_on__lt=today, then=Value(0)),
+                When(due_on__isnull=True, then=Value(2)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("overdue_first", "due_on", "id")
+    )

@@ -81,11 +81,19 @@ def test_seed_demo_is_idempotent():
     from django.core.management import call_command
 
     from accounts.models import Team, User
+    from relationships.models import Interaction, Relationship
+    from stakeholders.models import Stakeholder
+
+    def counts():
+        return [
+            model.objects.count() for model in (User, Team, Stakeholder, Relationship, Interaction)
+        ]
 
     call_command("seed_demo", "--scale", "small")
-    counts = (User.objects.count(), Team.objects.count())
+    first = counts()
+    assert first[2:4] == [40, 30]
     call_command("seed_demo", "--scale", "small")
-    assert (User.objects.count(), Team.objects.count()) == counts
+    assert counts() == first
     assert set(User.objects.values_list("role", flat=True)) == {
         "admin",
         "executive",

@@ -1,0 +1,109 @@
+"""The relationship list's filters and sorting: the web list, the CSV export and the API
+share this FilterSet, so a bookmarked URL means the same thing everywhere."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+
+from accounts.models import Role, Team, User
+from relationships.models import HEALTH_BANDS, LIFECYCLE, Relationship, RelationshipType, Stage
+from stakeholders.models import Category
+
+VALUE_FIT_BANDS = {"high": (70, 100), "medium": (40, 69), "low": (0, 39)}
+
+# Stage in lifecycle order (ended last) so "sort by stage" follows the lifecycle, not the alphabet.
+STAGE_ORDER = Case(
+    *[When(stage=stage, then=Value(index)) for index, stage in enumerate(LIFECYCLE)],
+    default=Value(len(LIFECYCLE)),
+    output_field=IntegerField(),
+)
+
+SORTS = {
+    "stakeholder": ("Stakeholder", ["stakeholder__name", "id"]),
+    "-stakeholder": ("Stakeholder (Z–A)", ["-stakeholder__name", "-id"]),
+    "health": ("Health (lowest first)", ["health_score", "stakeholder__name", "id"]),
+    "-health": ("Health (highest first)", ["-health_score", "stakeholder__name", "id"]),
+    "stage": ("Stage", ["stage_order", "stakeholder__name", "id"]),
+    "-stage": ("Stage (latest first)", ["-stage_order", "stakeholder__name", "id"]),
+    "last_contact": (
+        "Last contact (longest ago first)",
+        [F("last_interaction_on").asc(nulls_first=True), "stakeholder__name", "id"],
+    ),
+    "-last_contact": (
+        "Last contact (most recent first)",
+        [F("last_interaction_on").desc(nulls_last=True), "stakeholder__name", "id"],
+    ),
+    "next_review": (
+        "Next review (soonest first)",
+        [F("next_review_on").asc(nulls_last=True), "stakeholder__name", "id"],
+    ),
+    "-next_review": (
+        "Next review (latest first)",
+        [F("next_review_on").desc(nulls_last=True), "stakeholder__name", "id"],
+    ),
+}
+
+
+def _band_filter(field: str, bands: dict[str, tuple[int, int]]):
+    def apply(queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value not in bands:
+            return queryset
+        low, high = bands[value]
+        return queryset.filter(**{f"{field}__gte": low, f"{field}__lte": high})
+
+    return apply
+
+
+class RelationshipFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    category = django_filters.ModelChoiceFilter(
+        field_name="stakeholder__category", queryset=Category.objects.all(), label="Category"
+    )
+    type = django_filters.ModelChoiceFilter(queryset=RelationshipType.objects.all())
+    stage = django_filters.ChoiceFilter(choices=Stage.choices)
+    manager = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(role__in=[Role.MANAGER, Role.ADMIN]).order_by(
+            "first_name", "last_name", "username"
+        )
+    )
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
+    health = django_filters.ChoiceFilter(
+        label="Health",
+        choices=[(band, band.title()) for band in HEALTH_BANDS],
+        method=_band_filter("health_score", HEALTH_BANDS),
+    )
+    value_fit = django_filters.ChoiceFilter(
+        label="Value fit",
+        choices=[(band, band.title()) for band in VALUE_FIT_BANDS],
+        method=_band_filter("stakeholder__value_fit", VALUE_FIT_BANDS),
+    )
+    sort = django_filters.ChoiceFilter(
+        label="Sort by",
+        choices=[(key, label) for key, (label, _) in SORTS.items()],
+        method="apply_sort",
+        empty_label="Stakeholder",
+    )
+
+    class Meta:
+        model = Relationship
+        fields = ["q", "category", "type", "stage", "manager", "team", "health", "value_fit"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(stakeholder__name__icontains=value)
+            | Q(stakeholder__normalised_name__icontains=value.casefold())
+            | Q(purpose__icontains=value)
+        )
+
+    def apply_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Applied in filter_queryset below so the default order holds without ?sort=.
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        key = self.form.cleaned_data.get("sort") or "stakeholder"
+        return queryset.annotate(stage_order=STAGE_ORDER).order_by(*SORTS[key][1])

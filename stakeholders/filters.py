@@ -1,0 +1,129 @@
+"""The filters of the stakeholder and contact lists (and their CSV exports and the API)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from stakeholders.models import Category, Contact, Stakeholder, normalise_name
+from stakeholders.selectors import FIT_BANDS, fit_band_q, stakeholder_countries
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Ordering that always ends with name and id, so pages never overlap or skip rows."""
+
+    def filter(self, qs: QuerySet, value) -> QuerySet:
+        ordering = [self.get_ordering_value(param) for param in value or [] if param]
+        return qs.order_by(*ordering, "name", "pk")
+
+
+def _search(queryset: QuerySet, prefix: str, value: str) -> QuerySet:
+    value = value.strip()
+    if not value:
+        return queryset
+    # normalised_name is indexed and accent-free: "societe" finds "Société".
+    condition = (
+        Q(**{f"{prefix}normalised_name__contains": normalise_name(value)})
+        | Q(**{f"{prefix}name__icontains": value})
+        | Q(**{f"{prefix}sector__icontains": value})
+        | Q(**{f"{prefix}country__icontains": value})
+        | Q(**{f"{prefix}description__icontains": value})
+    )
+    return queryset.filter(condition)
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    return [(country, country) for country in stakeholder_countries()]
+
+
+FIT_BAND_CHOICES = [
+    (band, f"{band.title()} ({low}–{high})") for band, (low, high) in FIT_BANDS.items()
+]
+
+
+class StakeholderFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    category = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.all(), empty_label="Any category"
+    )
+    kind = django_filters.ChoiceFilter(choices=Stakeholder.Kind.choices, empty_label="Any kind")
+    fit = django_filters.ChoiceFilter(
+        choices=FIT_BAND_CHOICES, method="filter_fit", label="Value fit", empty_label="Any fit"
+    )
+    country = django_filters.ChoiceFilter(choices=_country_choices, empty_label="Any country")
+    sort = StableOrderingFilter(
+        fields=(("name", "name"), ("value_fit", "fit"), ("created_at", "created")),
+        field_labels={
+            "name": "Name (A–Z)",
+            "-name": "Name (Z–A)",
+            "fit": "Value fit (lowest first)",
+            "-fit": "Value fit (best first)",
+            "created": "Created (oldest first)",
+            "-created": "Created (newest first)",
+        },
+        label="Sort",
+        empty_label=None,
+    )
+
+    class Meta:
+        model = Stakeholder
+        fields = ["q", "category", "kind", "fit", "country"]
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return _search(queryset, "", value)
+
+    def filter_fit(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(fit_band_q(value)) if value in FIT_BANDS else queryset
+
+
+class ContactFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    category = django_filters.ModelChoiceFilter(
+        field_name="stakeholder__category",
+        queryset=Category.objects.all(),
+        empty_label="Any category",
+        label="Category",
+    )
+    country = django_filters.ChoiceFilter(
+        field_name="stakeholder__country",
+        choices=_country_choices,
+        empty_label="Any country",
+        label="Country",
+    )
+    sort = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("stakeholder__name", "stakeholder"), ("created_at", "created")),
+        field_labels={
+            "name": "Name (A–Z)",
+            "-name": "Name (Z–A)",
+            "stakeholder": "Organisation (A–Z)",
+            "-stakeholder": "Organisation (Z–A)",
+            "created": "Created (oldest first)",
+            "-created": "Created (newest first)",
+        },
+        label="Sort",
+        empty_label=None,
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["q", "category", "country"]
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(role__icontains=value)
+            | Q(email__icontains=value)
+            | Q(stakeholder__name__icontains=value)
+        )
+
+    @property
+    def qs(self) -> QuerySet:
+        queryset = super().qs
+        if not queryset.query.order_by:
+            queryset = queryset.order_by("name", "pk")
+        else:
+            queryset = queryset.order_by(*queryset.query.order_by, "pk")
+        return queryset
