@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "relationships",
     "plans",
     "reviews",
+    "notifications",
 ]
 
 MIDDLEWARE = [

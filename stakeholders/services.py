@@ -282,3 +282,24 @@ def contact_update(*, contact: Contact, by: User, expected_version: int, **field
     locked.save()
     contact.refresh_from_db()
     return locked
+
+
+# --- Admin support --------------------------------------------------------------------
+
+
+def stakeholders_sync_current_assessment(stakeholder_ids: Iterable[int]) -> None:
+    """Copy each stakeholder's latest assessment onto it (after an admin edits assessments)."""
+    for stakeholder in Stakeholder.objects.filter(pk__in=list(stakeholder_ids)):
+        latest = stakeholder.assessments.order_by("-assessed_on", "-id").first()
+        Stakeholder.objects.filter(pk=stakeholder.pk).update(
+            power=latest.power if latest else None, interest=latest.interest if latest else None
+        )
+
+
+@transaction.atomic
+def value_delete(*, value: Value, by: User) -> None:
+    """Remove one of our values; every stakeholder's fit follows."""
+    if not permissions.is_admin(by):
+        raise PermissionRefused("Only admins edit the organisation's values.")
+    value.delete()
+    stakeholders_refresh_value_fit()

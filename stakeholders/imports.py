@@ -1,0 +1,446 @@
+"""CSV imports: validate every row first, then create all rows or none.
+
+The framework (``Importer`` + ``run_import``) is shared: relationships.imports builds on it.
+An importer declares its columns, validates one row with a plain Django form (so the
+column names are the form's field names and errors come out per column), resolves names to
+records from lookups loaded once, and creates each row through the app's service.
+
+Row numbers are spreadsheet rows: the header is row 1, the first record row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from core.errors import RuleViolation
+from stakeholders import services
+from stakeholders.forms import website_field
+from stakeholders.models import (
+    PUBLIC_EMAIL_DOMAINS,
+    Category,
+    Contact,
+    Stakeholder,
+    Value,
+    email_domain,
+    normalise_name,
+)
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int | None  # None: the file as a whole
+    column: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    dry_run: bool = False
+    rows: int = 0
+    created: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read: wrong type, encoding, size, header…"""
+
+
+class _Rollback(Exception):
+    pass
+
+
+# --- Row-level field types ------------------------------------------------------------
+
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0", ""}
+
+
+class CsvBooleanField(forms.Field):
+    """true/false, yes/no, 1/0 (any case); blank is false."""
+
+    def to_python(self, value):
+        text = (value or "").strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValidationError(f"“{value}” is not a yes/no value: use true/false, yes/no or 1/0.")
+
+    def validate(self, value):  # False is a valid answer, not a missing one
+        pass
+
+
+# --- Framework ------------------------------------------------------------------------
+
+
+class Importer:
+    """One kind of row. Subclasses set ``kind``, ``columns`` and ``row_form`` and implement
+    ``resolve`` (names → records, duplicates) and ``create`` (call the service)."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    columns: ClassVar[dict[str, bool]]  # column name → required
+    row_form: ClassVar[type[forms.Form]]
+
+    def __init__(self, by) -> None:
+        self.by = by
+
+    def load(self) -> None:
+        """Read the lookups the rows refer to, once per import (not once per row)."""
+
+    def validate(self, data: dict[str, str], row: int) -> tuple[dict | None, list[RowError]]:
+        form = self.row_form(data)
+        if not form.is_valid():
+            errors = [
+                RowError(row, column if column != "__all__" else "", str(message))
+                for column, messages in form.errors.items()
+                for message in messages
+            ]
+            return None, errors
+        errors: list[RowError] = []
+        cleaned = self.resolve(dict(form.cleaned_data), row, errors)
+        return (None if errors else cleaned), errors
+
+    def resolve(self, cleaned: dict[str, Any], row: int, errors: list[RowError]) -> dict:
+        return cleaned
+
+    def create(self, cleaned: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    # Helpers for subclasses.
+    @staticmethod
+    def unknown(row: int, column: str, what: str, value: str) -> RowError:
+        return RowError(row, column, f"Unknown {what} “{value}”.")
+
+
+def _decode(upload) -> str:
+    name = getattr(upload, "name", "") or ""
+    if not name.lower().endswith(".csv"):
+        raise FileRefused("Choose a .csv file (comma-separated values).")
+    size = getattr(upload, "size", None)
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise FileRefused(
+            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it into "
+            "smaller files."
+        )
+    upload.seek(0)
+    raw = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise FileRefused(
+            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it into "
+            "smaller files."
+        )
+    if not raw.strip():
+        raise FileRefused("The file is empty.")
+    if b"\x00" in raw:
+        raise FileRefused("This is not a CSV text file (it contains binary data).")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileRefused(
+            "The file is not UTF-8 text. In your spreadsheet choose “CSV UTF-8” when saving."
+        ) from None
+
+
+def read_rows(importer: Importer, upload) -> Iterable[tuple[int, dict[str, str]]]:
+    """Check the header, then yield (row number, {column: value}) for each non-blank row."""
+    text = _decode(upload)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FileRefused("The file is empty.") from None
+    except csv.Error as exc:
+        raise FileRefused(f"The file is not valid CSV: {exc}.") from None
+    columns = [name.strip().lower() for name in header]
+    if not any(columns):
+        raise FileRefused("The first row must be a header naming the columns.")
+    expected = ", ".join(importer.columns)
+    seen: set[str] = set()
+    for name in columns:
+        if name in seen:
+            raise FileRefused(f"The column “{name}” appears twice in the header.")
+        seen.add(name)
+    unknown = [name or "(blank)" for name in columns if name not in importer.columns]
+    missing = [name for name, required in importer.columns.items() if required and name not in seen]
+    problems = []
+    if missing:
+        problems.append("Missing column(s): " + ", ".join(f"“{n}”" for n in missing) + ".")
+    if unknown:
+        problems.append("Unknown column(s): " + ", ".join(f"“{n}”" for n in unknown) + ".")
+    if problems:
+        raise FileRefused(" ".join(problems) + f" The columns are: {expected}.")
+
+    def rows():
+        try:
+            for index, cells in enumerate(reader, start=2):
+                if not any(cell.strip() for cell in cells):
+                    continue  # blank lines spreadsheets leave at the end
+                if len(cells) > len(columns):
+                    yield index, None
+                    continue
+                cells = cells + [""] * (len(columns) - len(cells))
+                yield index, {name: cell.strip() for name, cell in zip(columns, cells)}
+        except csv.Error as exc:
+            raise FileRefused(f"The file is not valid CSV near row {reader.line_num}: {exc}.") from None
+
+    return rows()
+
+
+def run_import(importer: Importer, upload, *, dry_run: bool = False) -> ImportReport:
+    """Validate every row; if all are good (and not a dry run) create them in one transaction."""
+    report = ImportReport(kind=importer.kind, dry_run=dry_run)
+    valid: list[tuple[int, dict]] = []
+    try:
+        rows = read_rows(importer, upload)
+        importer.load()
+        for row, data in rows:
+            report.rows += 1
+            if report.rows > MAX_ROWS:
+                raise FileRefused(f"The file has more than {MAX_ROWS:,} rows: split it.")
+            if data is None:
+                report.errors.append(
+                    RowError(row, "", "This row has more cells than the header has columns.")
+                )
+                continue
+            cleaned, errors = importer.validate(data, row)
+            report.errors.extend(errors)
+            if cleaned is not None:
+                valid.append((row, cleaned))
+    except FileRefused as exc:
+        report.errors = [RowError(None, "", str(exc))]
+        return report
+    if not report.errors and not report.rows:
+        report.errors.append(RowError(None, "", "The file has a header but no rows."))
+    if report.errors or dry_run:
+        return report
+    try:
+        with transaction.atomic():
+            for row, cleaned in valid:
+                try:
+                    importer.create(cleaned)
+                except RuleViolation as exc:
+                    report.errors.append(RowError(row, exc.field or "", exc.message))
+                    raise _Rollback from exc
+                except ValidationError as exc:
+                    for column, messages in _validation_messages(exc):
+                        report.errors.extend(RowError(row, column, m) for m in messages)
+                    raise _Rollback from exc
+                report.created += 1
+    except _Rollback:
+        report.created = 0
+    return report
+
+
+def _validation_messages(exc: ValidationError) -> list[tuple[str, list[str]]]:
+    if hasattr(exc, "error_dict"):
+        return [
+            (column if column != "__all__" else "", [str(m) for e in errs for m in e.messages])
+            for column, errs in exc.error_dict.items()
+        ]
+    return [("", list(exc.messages))]
+
+
+class StakeholderLookup:
+    """Stakeholders by their case- and accent-insensitive name, read once."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, list[Stakeholder]] = {}
+        for stakeholder in Stakeholder.objects.only("id", "name", "normalised_name"):
+            self.by_name.setdefault(stakeholder.normalised_name, []).append(stakeholder)
+
+    def find(self, name: str, row: int, column: str, errors: list[RowError]):
+        matches = self.by_name.get(normalise_name(name), [])
+        if not matches:
+            errors.append(RowError(row, column, f"No stakeholder is called “{name}”."))
+            return None
+        if len(matches) > 1:
+            errors.append(
+                RowError(row, column, f"{len(matches)} stakeholders are called “{name}”: "
+                         "rename one or merge them first.")
+            )
+            return None
+        return matches[0]
+
+
+# --- Organisations --------------------------------------------------------------------
+
+
+class StakeholderRowForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    kind = forms.CharField(required=False)
+    category = forms.CharField(required=False)
+    sector = forms.CharField(required=False, max_length=120)
+    country = forms.CharField(required=False, max_length=80)
+    website = website_field()
+    email = forms.EmailField(required=False)
+    description = forms.CharField(required=False)
+    values = forms.CharField(required=False)
+
+    def clean_kind(self) -> str:
+        text = self.cleaned_data["kind"].strip().lower()
+        if not text:
+            return Stakeholder.Kind.ORGANISATION
+        for value, label in Stakeholder.Kind.choices:
+            if text in (value, label.lower()):
+                return value
+        raise ValidationError(f"“{text}” is not a kind: use organisation or individual.")
+
+
+class OrganisationImporter(Importer):
+    kind = "organisations"
+    label = "Organisations"
+    columns = {
+        "name": True,
+        "kind": False,
+        "category": False,
+        "sector": False,
+        "country": False,
+        "website": False,
+        "email": False,
+        "description": False,
+        "values": False,  # value names separated by “;”
+    }
+    row_form = StakeholderRowForm
+
+    def load(self) -> None:
+        self.categories = {c.name.casefold(): c for c in Category.objects.all()}
+        self.values = {v.name.casefold(): v for v in Value.objects.filter(active=True)}
+        self.names: dict[str, Stakeholder] = {}
+        self.domains: dict[str, Stakeholder] = {}
+        for stakeholder in Stakeholder.objects.only("id", "name", "normalised_name", "email_domain"):
+            self.names.setdefault(stakeholder.normalised_name, stakeholder)
+            if stakeholder.email_domain:
+                self.domains.setdefault(stakeholder.email_domain, stakeholder)
+        for stakeholder_id, domain in Contact.objects.exclude(email_domain="").values_list(
+            "stakeholder_id", "email_domain"
+        ):
+            if stakeholder_id and domain not in self.domains:
+                self.domains[domain] = stakeholder_id  # resolved to a name lazily below
+        self.file_names: dict[str, int] = {}
+        self.file_domains: dict[str, int] = {}
+
+    def _describe(self, found) -> str:
+        if isinstance(found, int):
+            found = Stakeholder.objects.only("name").get(pk=found)
+        return f"“{found.name}” (#{found.pk})"
+
+    def resolve(self, cleaned: dict, row: int, errors: list[RowError]) -> dict:
+        category_name = cleaned.pop("category")
+        cleaned["category"] = None
+        if category_name:
+            cleaned["category"] = self.categories.get(category_name.casefold())
+            if cleaned["category"] is None:
+                known = ", ".join(c.name for c in self.categories.values())
+                errors.append(
+                    RowError(row, "category", f"Unknown category “{category_name}”. Known: {known}.")
+                )
+        value_names = [v.strip() for v in cleaned.pop("values").split(";") if v.strip()]
+        cleaned_values = []
+        for name in value_names:
+            value = self.values.get(name.casefold())
+            if value is None:
+                errors.append(self.unknown(row, "values", "value", name))
+            else:
+                cleaned_values.append(value)
+        cleaned["values"] = cleaned_values
+
+        key = normalise_name(cleaned["name"])
+        domain = email_domain(cleaned["email"])
+        if domain in PUBLIC_EMAIL_DOMAINS:
+            domain = ""
+        if key in self.names:
+            errors.append(
+                RowError(row, "name", f"A stakeholder with this name exists: "
+                         f"{self._describe(self.names[key])}.")
+            )
+        elif key in self.file_names:
+            errors.append(
+                RowError(row, "name", f"Same name as row {self.file_names[key]} of this file.")
+            )
+        if domain and domain in self.domains:
+            errors.append(
+                RowError(row, "email", f"The e-mail domain “{domain}” belongs to "
+                         f"{self._describe(self.domains[domain])}.")
+            )
+        elif domain and domain in self.file_domains:
+            errors.append(
+                RowError(row, "email", f"Same e-mail domain as row {self.file_domains[domain]} "
+                         "of this file.")
+            )
+        self.file_names.setdefault(key, row)
+        if domain:
+            self.file_domains.setdefault(domain, row)
+        return cleaned
+
+    def create(self, cleaned: dict) -> Stakeholder:
+        values = cleaned.pop("values")
+        return services.stakeholder_create(
+            by=self.by, values=values, allow_duplicate=False, **cleaned
+        )
+
+
+# --- Contacts -------------------------------------------------------------------------
+
+
+class ContactRowForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    stakeholder = forms.CharField(required=False)
+    role = forms.CharField(required=False, max_length=120)
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(required=False, max_length=40)
+    notes = forms.CharField(required=False)
+
+
+class ContactImporter(Importer):
+    kind = "contacts"
+    label = "Contacts"
+    columns = {
+        "name": True,
+        "stakeholder": False,  # the organisation's name
+        "role": False,
+        "email": False,
+        "phone": False,
+        "notes": False,
+    }
+    row_form = ContactRowForm
+
+    def load(self) -> None:
+        self.stakeholders = StakeholderLookup()
+
+    def resolve(self, cleaned: dict, row: int, errors: list[RowError]) -> dict:
+        name = cleaned.pop("stakeholder")
+        cleaned["stakeholder"] = (
+            self.stakeholders.find(name, row, "stakeholder", errors) if name else None
+        )
+        return cleaned
+
+    def create(self, cleaned: dict) -> Contact:
+        return services.contact_create(by=self.by, **cleaned)
+
+
+def importers() -> dict[str, type[Importer]]:
+    """Every kind of import, by the name the upload form uses."""
+    from relationships.imports import RelationshipImporter
+
+    return {
+        OrganisationImporter.kind: OrganisationImporter,
+        ContactImporter.kind: ContactImporter,
+        RelationshipImporter.kind: RelationshipImporter,
+    }
