@@ -14,6 +14,8 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("tokens/new/", views.token_new, name="token_new"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="token_revoke"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",

@@ -1,17 +1,77 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from accounts.forms import ProfileForm
+from accounts.forms import ProfileForm, TokenForm
+from accounts.models import ApiToken
 from accounts.services import user_update_profile
+from accounts.tokens import token_create, token_revoke
+from core.errors import RuleViolation
+
+
+def _profile_context(request: HttpRequest, **extra) -> dict:
+    return {
+        "form": ProfileForm(instance=request.user),
+        "token_form": TokenForm(),
+        "tokens": ApiToken.objects.filter(user=request.user),
+        "now": timezone.now(),
+        **extra,
+    }
 
 
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
-    if request.method == "POST" and form.is_valid():
-        user_update_profile(user=request.user, **form.cleaned_data)
-        messages.success(request, "Your profile has been saved.")
-        return redirect("profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    if request.method == "POST":
+        form = ProfileForm(request.POST, instance=request.user)
+        if form.is_valid():
+            user_update_profile(user=request.user, **form.cleaned_data)
+            messages.success(request, "Your profile has been saved.")
+            return redirect("profile")
+        return render(request, "accounts/profile.html", _profile_context(request, form=form))
+    return render(request, "accounts/profile.html", _profile_context(request))
+
+
+@require_POST
+def token_new(request: HttpRequest) -> HttpResponse:
+    """Create a token and show it once, in this response only (it is never stored)."""
+    form = TokenForm(request.POST)
+    new_token = None
+    if form.is_valid():
+        days = form.cleaned_data["expires_in_days"]
+        try:
+            token, raw = token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"],
+                expires_at=timezone.now() + timedelta(days=days) if days else None,
+            )
+        except RuleViolation as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            new_token = {"token": token, "raw": raw}
+            form = TokenForm()
+    context = _profile_context(request, token_form=form, new_token=new_token)
+    template = "accounts/profile.html#tokens" if request.htmx else "accounts/profile.html"
+    response = render(
+        request, template, context, status=200 if form.is_valid() or new_token else 400
+    )
+    response["Vary"] = "HX-Request"
+    response["Cache-Control"] = "no-store"  # the one-time token must not be cached anywhere
+    return response
+
+
+@require_POST
+def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    token_revoke(token=token, by=request.user)
+    if request.htmx:
+        response = render(request, "accounts/profile.html#tokens", _profile_context(request))
+        response["Vary"] = "HX-Request"
+        return response
+    messages.success(request, f"The token “{token.name}” is revoked.")
+    return redirect("profile")

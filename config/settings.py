@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "template_partials",
     # Rapport
@@ -323,18 +324,53 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- REST framework (the API issue fills in resources) ---------------------------------
+# --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Token first: its challenge makes unauthenticated calls answer 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "core.api.TokenScopePermission",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "core.api.StablePagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_value("API_THROTTLE_ANON", "str", default="60/min"),
+        "user": env_value("API_THROTTLE_USER", "str", default="1200/min"),
+    },
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
+    # JSON only: the interactive documentation lives at /api/docs/ (CSP-friendly Swagger UI).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rapport API",
-    "DESCRIPTION": "Stakeholder relationships: the same records and rules as the web app.",
+    "DESCRIPTION": (
+        "Stakeholder relationships over HTTP: the same records, rules and permissions as the "
+        "web app. Authenticate with a personal token (`Authorization: Bearer rpt_…`) created "
+        "on your profile page or with `POST /api/v1/auth/token/`."
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI's assets come from the drf-spectacular-sidecar package, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Rapport --------------------------------------------------------------------------

@@ -40,7 +40,12 @@ DEMO_USERS = (
 
 SCALES = {
     "small": {"stakeholders": 40, "contacts_per": 2, "relationships": 30, "interactions": 8},
-    "large": {"stakeholders": 20_000, "contacts_per": 2, "relationships": 30_000, "interactions": 16},
+    "large": {
+        "stakeholders": 20_000,
+        "contacts_per": 2,
+        "relationships": 30_000,
+        "interactions": 16,
+    },
 }
 
 OUR_VALUES = [
@@ -223,7 +228,9 @@ def seed_registry(scale: str) -> bool:
                 ended_on=today - timedelta(days=rng.randint(1, 200))
                 if stage == Stage.ENDED
                 else None,
-                end_reason="It has not delivered value to either side." if stage == Stage.ENDED else "",
+                end_reason="It has not delivered value to either side."
+                if stage == Stage.ENDED
+                else "",
                 partnering_session_on=started + timedelta(days=10)
                 if stage not in (Stage.IDENTIFY, Stage.PRESENT)
                 else None,
@@ -282,8 +289,13 @@ def seed_registry(scale: str) -> bool:
                     relationship=rel,
                     direction=rng.choice(["ours", "theirs"]),
                     description=rng.choice(
-                        ["Send the proposal", "Share usage data", "Introduce the CFO",
-                         "Confirm the pilot budget", "Return the signed agreement"]
+                        [
+                            "Send the proposal",
+                            "Share usage data",
+                            "Introduce the CFO",
+                            "Confirm the pilot budget",
+                            "Return the signed agreement",
+                        ]
                     ),  # fmt: skip
                     due_on=due,
                     owner=rel.manager,

@@ -229,9 +229,7 @@ def test_only_admins_merge(manager_a):
 def test_assessments_keep_history_and_the_latest_is_current(manager_a):
     stakeholder = StakeholderFactory()
     today = timezone.localdate()
-    assessment_record(
-        stakeholder=stakeholder, by=manager_a, power=2, interest=2, assessed_on=today
-    )
+    assessment_record(stakeholder=stakeholder, by=manager_a, power=2, interest=2, assessed_on=today)
     assessment_record(
         stakeholder=stakeholder,
         by=manager_a,

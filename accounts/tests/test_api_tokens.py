@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken
+from accounts.tokens import hash_token, token_create
+from tests.factories import TEST_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_throttles():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def bearer(raw: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def test_unauthenticated_calls_get_401_with_a_challenge(api):
+    response = api.get("/api/v1/users/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_username_and_password_issue_a_token_stored_only_as_a_hash(api, manager_a):
+    response = api.post(
+        "/api/v1/auth/token/",
+        {"username": "manager_a", "password": TEST_PASSWORD, "name": "Sync"},
+        format="json",
+    )
+    assert response.status_code == 201
+    raw = response.json()["token"]
+    assert raw.startswith("rpt_")
+    token = ApiToken.objects.get()
+    assert token.token_hash == hash_token(raw)
+    assert raw not in {token.prefix, token.token_hash, token.name}
+    assert api.get("/api/v1/users/", **bearer(raw)).status_code == 200
+
+
+def test_wrong_password_issues_nothing(api, manager_a):
+    response = api.post(
+        "/api/v1/auth/token/", {"username": "manager_a", "password": "nope"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_credentials"
+    assert not ApiToken.objects.exists()
+
+
+def test_revoked_expired_and_unknown_tokens_are_refused(api, manager_a):
+    _, revoked = token_create(user=manager_a, name="old")
+    ApiToken.objects.filter(name="old").update(revoked_at=timezone.now())
+    _, expired = token_create(
+        user=manager_a, name="short", expires_at=timezone.now() + timedelta(minutes=1)
+    )
+    ApiToken.objects.filter(name="short").update(expires_at=timezone.now() - timedelta(seconds=1))
+    for raw in (revoked, expired, "rpt_unknown", "garbage"):
+        response = api.get("/api/v1/users/", **bearer(raw))
+        assert response.status_code == 401, raw
+
+
+def test_a_deactivated_users_token_stops_working(api, manager_a):
+    _, raw = token_create(user=manager_a, name="mine")
+    manager_a.is_active = False
+    manager_a.save()
+    assert api.get("/api/v1/users/", **bearer(raw)).status_code == 401
+
+
+def test_a_read_only_token_cannot_write(api, manager_a):
+    _, raw = token_create(user=manager_a, name="reader", scope="read")
+    assert api.get("/api/v1/teams/", **bearer(raw)).status_code == 200
+    response = api.post("/api/v1/teams/", {}, format="json", **bearer(raw))
+    assert response.status_code == 403
+
+
+def test_the_profile_page_creates_shows_once_and_revokes_tokens(client, manager_a):
+    client.force_login(manager_a)
+    response = client.post(reverse("token_new"), {"name": "Finance sync", "scope": "read"})
+    assert response.status_code == 200
+    token = ApiToken.objects.get()
+    html = response.content.decode()
+    raw = html.split('readonly value="', 1)[1].split('"', 1)[0]
+    assert hash_token(raw) == token.token_hash
+    assert response["Cache-Control"] == "no-store"
+    assert raw not in client.get(reverse("profile")).content.decode()  # shown once only
+    client.post(reverse("token_revoke", args=[token.pk]))
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_nobody_revokes_someone_elses_token(client, manager_a, manager_b):
+    token, _ = token_create(user=manager_b, name="theirs")
+    client.force_login(manager_a)
+    assert client.post(reverse("token_revoke", args=[token.pk])).status_code == 404
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_token_form_errors_are_shown_inline(client, manager_a):
+    client.force_login(manager_a)
+    response = client.post(reverse("token_new"), {"name": "", "scope": "admin"})
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ("{not json", "application/json", 400),
+        ("username=x", "application/x-www-form-urlencoded", 415),
+        ('{"username": ["a"], "password": 5}', "application/json", 400),
+        ('{"username": "' + "x" * 500 + '", "password": "p"}', "application/json", 400),
+    ],
+)
+def test_bad_requests_get_4xx_never_500(api, body, content_type, status):
+    response = api.generic("POST", "/api/v1/auth/token/", body, content_type=content_type)
+    assert response.status_code == status
+
+
+def test_the_token_endpoint_is_throttled_with_retry_after(api, manager_a):
+    statuses = [
+        api.post(
+            "/api/v1/auth/token/", {"username": "nobody", "password": "x"}, format="json"
+        ).status_code
+        for _ in range(11)
+    ]
+    assert statuses[-1] == 429
+    response = api.post("/api/v1/auth/token/", {"username": "a", "password": "b"}, format="json")
+    assert int(response["Retry-After"]) > 0
+
+
+def test_users_list_is_paginated_with_constant_queries(
+    api, manager_a, django_assert_max_num_queries
+):
+    from tests.factories import UserFactory
+
+    for n in range(30):
+        UserFactory(username=f"bulk{n}", teams=[])
+    api.force_authenticate(manager_a)
+    with django_assert_max_num_queries(4):
+        response = api.get("/api/v1/users/?page_size=100")
+    body = response.json()
+    assert body["count"] == 31
+    assert len(body["results"]) == 31
+
+
+def test_the_openapi_schema_is_valid_and_docs_load(client, manager_a):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+    client.force_login(manager_a)
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert "cdn" not in docs.content.decode().lower()
