@@ -39,14 +39,28 @@ DEMO_USERS = (
 )
 
 SCALES = {
-    "small": {"stakeholders": 40, "contacts_per": 2, "relationships": 30, "interactions": 8},
+    "small": {
+        "extra_users": 0,
+        "extra_teams": 0,
+        "stakeholders": 40,
+        "contacts": 80,
+        "relationships": 30,
+        "interactions": 150,
+        "commitments": 40,
+        "value_records": 50,
+    },
     "large": {
+        "extra_users": 95,  # with the five demo users: 100 users
+        "extra_teams": 8,  # with the two demo teams: 10 teams
         "stakeholders": 20_000,
-        "contacts_per": 2,
+        "contacts": 50_000,
         "relationships": 30_000,
-        "interactions": 16,
+        "interactions": 500_000,
+        "commitments": 20_000,
+        "value_records": 40_000,
     },
 }
+BATCH = 5000
 
 OUR_VALUES = [
     ("Integrity", 3, "We do what we say, and say what we do."),
@@ -95,6 +109,39 @@ def seed_users() -> list[DemoUser]:
             user.save()
             user.teams.set([teams[name] for name in spec.teams])
     return list(DEMO_USERS)
+
+
+@transaction.atomic
+def seed_more_users(scale: str) -> None:
+    """The large dataset's organisation: 100 users in 10 teams (idempotent by username)."""
+    size = SCALES[scale]
+    if not size["extra_users"]:
+        return
+    teams = list(Team.objects.filter(name__in=DEMO_TEAMS))
+    teams += [
+        Team.objects.get_or_create(name=f"Region {n:02d}")[0]
+        for n in range(1, size["extra_teams"] + 1)
+    ]
+    existing = set(User.objects.values_list("username", flat=True))
+    roles = [Role.MANAGER] * 60 + [Role.CONTRIBUTOR] * 27 + [Role.EXECUTIVE] * 6 + [Role.ADMIN] * 2
+    rng = random.Random(7)
+    from django.contrib.auth.hashers import make_password
+
+    password = make_password(DEMO_PASSWORD)
+    for n in range(size["extra_users"]):
+        username = f"user{n + 1:03d}"
+        if username in existing:
+            continue
+        user = User(
+            username=username,
+            first_name=rng.choice(FIRST),
+            last_name=rng.choice(LAST),
+            email=f"{username}@example.org",
+            role=roles[n % len(roles)],
+            password=password,
+        )
+        user.save()
+        user.teams.set([teams[n % len(teams)]])
 
 
 @transaction.atomic
@@ -154,7 +201,7 @@ def seed_registry(scale: str) -> bool:
                 created_by=admin,
             )
         )
-    stakeholders = Stakeholder.objects.bulk_create(stakeholders, batch_size=2000)
+    stakeholders = Stakeholder.objects.bulk_create(stakeholders, batch_size=BATCH)
     through = Stakeholder.values.through
     through.objects.bulk_create(
         [
@@ -162,7 +209,7 @@ def seed_registry(scale: str) -> bool:
             for s in stakeholders
             for v in rng.sample(values, rng.randint(0, len(values)))
         ],
-        batch_size=5000,
+        batch_size=BATCH,
     )
     stakeholders_refresh_value_fit()
     Assessment.objects.bulk_create(
@@ -177,24 +224,23 @@ def seed_registry(scale: str) -> bool:
             )
             for s in stakeholders
         ],
-        batch_size=5000,
+        batch_size=BATCH,
     )
-    contacts = Contact.objects.bulk_create(
-        [
+    contacts = []
+    for i in range(size["contacts"]):
+        s = stakeholders[i % len(stakeholders)]
+        contacts.append(
             Contact(
                 stakeholder=s,
                 name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
                 role=rng.choice(["CEO", "Head of Partnerships", "Buyer", "Programme lead"]),
-                email=f"person{i}.{n}@{s.email_domain}",
+                email=f"person{i}@{s.email_domain}",
                 email_domain=s.email_domain,
                 phone=f"+44 20 7946 {rng.randint(1000, 9999)}",
                 created_by=admin,
             )
-            for i, s in enumerate(stakeholders)
-            for n in range(size["contacts_per"])
-        ],
-        batch_size=5000,
-    )
+        )
+    Contact.objects.bulk_create(contacts, batch_size=BATCH)
     del contacts
 
     stage_weights = [
@@ -243,18 +289,15 @@ def seed_registry(scale: str) -> bool:
                 created_by=manager or admin,
             )
         )
-    relationships = Relationship.objects.bulk_create(relationships, batch_size=2000)
+    relationships = Relationship.objects.bulk_create(relationships, batch_size=BATCH)
 
     order = [Stage.IDENTIFY, Stage.PRESENT, Stage.PILOT, Stage.BUILD, Stage.REVIEW]
-    transitions, interactions, commitments, value_records = [], [], [], []
+    transitions = []
     for rel in relationships:
         path = order[: order.index(rel.stage) + 1] if rel.stage != Stage.ENDED else order[:4]
-        moment = rel.started_on or today
         for before, after in zip(path, path[1:], strict=False):
             transitions.append(
-                StageTransition(
-                    relationship=rel, from_stage=before, to_stage=after, by=rel.manager, note=""
-                )
+                StageTransition(relationship=rel, from_stage=before, to_stage=after, by=rel.manager)
             )
         if rel.stage == Stage.ENDED:
             transitions.append(
@@ -266,69 +309,82 @@ def seed_registry(scale: str) -> bool:
                     note=rel.end_reason,
                 )
             )
-        if rel.stage == Stage.IDENTIFY:
-            continue
-        for n in range(rng.randint(1, size["interactions"])):
-            key = rel.stage in (Stage.BUILD, Stage.REVIEW, Stage.ENDED) and n == 0
-            interactions.append(
-                Interaction(
-                    relationship=rel,
-                    occurred_on=min(today, moment + timedelta(days=rng.randint(0, 700))),
-                    channel=rng.choice(["meeting", "call", "email", "event", "site_visit"]),
-                    summary=rng.choice(SUMMARIES),
-                    sentiment=rng.choice([-2, -1, 0, 1, 1, 2, 2]),
-                    is_key_experience=key,
-                    outcome=rng.choice(["success", "learning", "disappointment"]) if key else "",
-                    created_by=rel.manager,
-                )
+    StageTransition.objects.bulk_create(transitions, batch_size=BATCH)
+    del transitions
+
+    engaged = [r for r in relationships if r.stage != Stage.IDENTIFY]
+    built = [r for r in engaged if r.stage in (Stage.BUILD, Stage.REVIEW, Stage.ENDED)]
+
+    def interaction(rel, key=False):
+        start = rel.started_on or today - timedelta(days=365)
+        return Interaction(
+            relationship=rel,
+            occurred_on=min(today, start + timedelta(days=rng.randint(0, 700))),
+            channel=rng.choice(["meeting", "call", "email", "event", "site_visit"]),
+            summary=rng.choice(SUMMARIES),
+            sentiment=rng.choice([-2, -1, 0, 1, 1, 2, 2]),
+            is_key_experience=key,
+            outcome=rng.choice(["success", "learning", "disappointment"]) if key else "",
+            created_by=rel.manager,
+        )
+
+    # Built relationships passed the pilot, so each has a key experience with an outcome.
+    batch = [interaction(rel, key=True) for rel in built]
+    for _ in range(max(0, size["interactions"] - len(batch))):
+        batch.append(interaction(rng.choice(engaged)))
+        if len(batch) >= 50_000:
+            Interaction.objects.bulk_create(batch, batch_size=BATCH)
+            batch = []
+    Interaction.objects.bulk_create(batch, batch_size=BATCH)
+
+    descriptions = [
+        "Send the proposal",
+        "Share usage data",
+        "Introduce the CFO",
+        "Confirm the pilot budget",
+        "Return the signed agreement",
+    ]
+    commitments = []
+    for _ in range(size["commitments"]):
+        rel = rng.choice(engaged)
+        commitments.append(
+            Commitment(
+                relationship=rel,
+                direction=rng.choice(["ours", "theirs"]),
+                description=rng.choice(descriptions),
+                due_on=today + timedelta(days=rng.randint(-30, 45)),
+                owner=rel.manager,
+                status=rng.choice(["open", "open", "kept", "broken"]),
+                created_by=rel.manager,
             )
-        for _ in range(rng.randint(0, 2)):
-            due = today + timedelta(days=rng.randint(-30, 45))
-            commitments.append(
-                Commitment(
-                    relationship=rel,
-                    direction=rng.choice(["ours", "theirs"]),
-                    description=rng.choice(
-                        [
-                            "Send the proposal",
-                            "Share usage data",
-                            "Introduce the CFO",
-                            "Confirm the pilot budget",
-                            "Return the signed agreement",
-                        ]
-                    ),  # fmt: skip
-                    due_on=due,
-                    owner=rel.manager,
-                    status=rng.choice(["open", "open", "kept", "broken"]),
-                    created_by=rel.manager,
-                )
+        )
+    Commitment.objects.bulk_create(commitments, batch_size=BATCH)
+    del commitments
+
+    value_records = []
+    for _ in range(size["value_records"]):
+        rel = rng.choice(built)
+        kind = rng.choice(["revenue", "cost_saving", "volunteer_hours", "qualitative"])
+        quantitative = kind != "qualitative"
+        value_records.append(
+            ValueRecord(
+                relationship=rel,
+                recorded_on=today - timedelta(days=rng.randint(0, 365)),
+                kind=kind,
+                amount=Decimal(rng.randint(5, 500) * 100) if quantitative else None,
+                unit=("hours" if kind == "volunteer_hours" else "GBP") if quantitative else "",
+                note="" if quantitative else "Joint press coverage raised our profile.",
+                created_by=rel.manager,
             )
-        if rel.stage in (Stage.BUILD, Stage.REVIEW, Stage.ENDED):
-            for _ in range(rng.randint(1, 4)):
-                kind = rng.choice(["revenue", "cost_saving", "volunteer_hours", "qualitative"])
-                quantitative = kind != "qualitative"
-                value_records.append(
-                    ValueRecord(
-                        relationship=rel,
-                        recorded_on=today - timedelta(days=rng.randint(0, 365)),
-                        kind=kind,
-                        amount=Decimal(rng.randint(5, 500) * 100) if quantitative else None,
-                        unit=("hours" if kind == "volunteer_hours" else "GBP")
-                        if quantitative
-                        else "",
-                        note="" if quantitative else "Joint press coverage raised our profile.",
-                        created_by=rel.manager,
-                    )
-                )
-    StageTransition.objects.bulk_create(transitions, batch_size=5000)
-    Interaction.objects.bulk_create(interactions, batch_size=5000)
-    Commitment.objects.bulk_create(commitments, batch_size=5000)
-    ValueRecord.objects.bulk_create(value_records, batch_size=5000)
+        )
+    ValueRecord.objects.bulk_create(value_records, batch_size=BATCH)
+    del value_records
     relationships_refresh_health_all()
     return True
 
 
 def seed(scale: str = "small") -> list[DemoUser]:
     users = seed_users()
+    seed_more_users(scale)
     seed_registry(scale)
     return users

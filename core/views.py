@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -30,5 +31,5 @@ def search(request: HttpRequest) -> HttpResponse:
     results = search_everything(request.user, request.GET.get("q", ""))
     template = "core/search.html#results" if request.htmx else "core/search.html"
     response = render(request, template, {"results": results})
-    response["Vary"] = "HX-Request"
+    patch_vary_headers(response, ["HX-Request"])
     return response

@@ -8,7 +8,7 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from accounts.models import Role, Team, User
 from relationships.models import HEALTH_BANDS, LIFECYCLE, Relationship, RelationshipType, Stage
-from stakeholders.models import Category
+from stakeholders.models import Category, normalise_name
 
 VALUE_FIT_BANDS = {"high": (70, 100), "medium": (40, 69), "low": (0, 39)}
 
@@ -58,25 +58,33 @@ def _band_filter(field: str, bands: dict[str, tuple[int, int]]):
 class RelationshipFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     category = django_filters.ModelChoiceFilter(
-        field_name="stakeholder__category", queryset=Category.objects.all(), label="Category"
+        field_name="stakeholder__category",
+        queryset=Category.objects.all(),
+        label="Category",
+        empty_label="Any",
     )
-    type = django_filters.ModelChoiceFilter(queryset=RelationshipType.objects.all())
-    stage = django_filters.ChoiceFilter(choices=Stage.choices)
+    type = django_filters.ModelChoiceFilter(
+        queryset=RelationshipType.objects.all(), empty_label="Any"
+    )
+    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any")
     manager = django_filters.ModelChoiceFilter(
         queryset=User.objects.filter(role__in=[Role.MANAGER, Role.ADMIN]).order_by(
             "first_name", "last_name", "username"
-        )
+        ),
+        empty_label="Any",
     )
-    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), empty_label="Any")
     health = django_filters.ChoiceFilter(
         label="Health",
         choices=[(band, band.title()) for band in HEALTH_BANDS],
         method=_band_filter("health_score", HEALTH_BANDS),
+        empty_label="Any",
     )
     value_fit = django_filters.ChoiceFilter(
         label="Value fit",
         choices=[(band, band.title()) for band in VALUE_FIT_BANDS],
         method=_band_filter("stakeholder__value_fit", VALUE_FIT_BANDS),
+        empty_label="Any",
     )
     sort = django_filters.ChoiceFilter(
         label="Sort by",
@@ -95,7 +103,7 @@ class RelationshipFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(
             Q(stakeholder__name__icontains=value)
-            | Q(stakeholder__normalised_name__icontains=value.casefold())
+            | Q(stakeholder__normalised_name__icontains=normalise_name(value))  # accents, case
             | Q(purpose__icontains=value)
         )
 

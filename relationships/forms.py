@@ -12,7 +12,7 @@ from core.errors import RuleViolation
 from relationships.models import Commitment, Interaction, Relationship, Stage, ValueRecord
 from stakeholders.models import Contact, Stakeholder
 
-_DATE = forms.DateInput(attrs={"type": "date"})
+_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # what <input type=date> reads
 
 
 def add_rule_error(form: forms.Form, error: RuleViolation) -> None:
@@ -110,7 +110,13 @@ class InteractionForm(forms.Form):
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     sentiment = forms.TypedChoiceField(
         coerce=int,
-        choices=[(2, "+2 very positive"), (1, "+1"), (0, "0 neutral"), (-1, "−1"), (-2, "−2 very negative")],
+        choices=[
+            (2, "+2 very positive"),
+            (1, "+1"),
+            (0, "0 neutral"),
+            (-1, "−1"),
+            (-2, "−2 very negative"),
+        ],
         initial=0,
     )
     participant_users = forms.ModelMultipleChoiceField(
@@ -120,9 +126,7 @@ class InteractionForm(forms.Form):
         label="Their people", queryset=Contact.objects.none(), required=False
     )
     is_key_experience = forms.BooleanField(label="Pilot key experience", required=False)
-    outcome = forms.ChoiceField(
-        choices=[("", "—"), *Interaction.Outcome.choices], required=False
-    )
+    outcome = forms.ChoiceField(choices=[("", "—"), *Interaction.Outcome.choices], required=False)
     follow_up = forms.CharField(label="Follow-up (we promised)", required=False)
     follow_up_due_on = forms.DateField(label="Follow-up due", required=False, widget=_DATE)
     follow_up_owner = forms.ModelChoiceField(

@@ -135,7 +135,7 @@ def relationship_commitments(relationship: Relationship, today: date) -> Commitm
             "id",
         )
     )
-    counts = {status: 0 for status in Commitment.Status.values}
+    counts = dict.fromkeys(Commitment.Status.values, 0)
     overdue = 0
     for commitment in commitments:
         counts[commitment.status] += 1
@@ -284,7 +284,15 @@ def relationships_by_stage(
     )
     columns = {}
     for stage in ACTIVE_STAGES:
-        cards = list(queryset.filter(stage=stage).order_by("-health_score", "stakeholder__name", "id")[:per_column]) if totals.get(stage) else []
+        cards = (
+            list(
+                queryset.filter(stage=stage).order_by("-health_score", "stakeholder__name", "id")[
+                    :per_column
+                ]
+            )
+            if totals.get(stage)
+            else []
+        )
         columns[stage] = (cards, totals.get(stage, 0))
     return columns
 

@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Team, User
+from core.errors import ConcurrencyConflict, RuleViolation
+from core.errors import PermissionRefused as _PermissionRefused
 from relationships import signals
 from relationships.health import HealthFacts, compute_health
 from relationships.models import (
@@ -29,8 +31,6 @@ from relationships.models import (
     StageTransition,
     ValueRecord,
 )
-from core.errors import ConcurrencyConflict, RuleViolation
-from core.errors import PermissionRefused as _PermissionRefused
 from stakeholders.models import Contact, Stakeholder
 
 __all__ = ["ConcurrencyConflict", "PermissionRefused", "RuleViolation"]
@@ -67,15 +67,11 @@ ALLOWED_MOVES: dict[str, set[str]] = {
 def has_partnering_session(relationship: Relationship) -> bool:
     if relationship.partnering_session_on and relationship.partnering_session_notes.strip():
         return True
-    return relationship.interactions.filter(
-        channel=Interaction.Channel.PARTNERING_SESSION
-    ).exists()
+    return relationship.interactions.filter(channel=Interaction.Channel.PARTNERING_SESSION).exists()
 
 
 def has_key_experience(relationship: Relationship) -> bool:
-    return (
-        relationship.interactions.filter(is_key_experience=True).exclude(outcome="").exists()
-    )
+    return relationship.interactions.filter(is_key_experience=True).exclude(outcome="").exists()
 
 
 def transition_problems(relationship: Relationship, to_stage: str, note: str = "") -> list:
@@ -222,7 +218,9 @@ EDITABLE_FIELDS = (
 
 def _check_team(by: User, team: Team | None) -> None:
     if team is not None and not permissions.may_assign_team(by, team.pk):
-        raise RuleViolation("team_not_allowed", "You can only assign one of your own teams.", "team")
+        raise RuleViolation(
+            "team_not_allowed", "You can only assign one of your own teams.", "team"
+        )
 
 
 @transaction.atomic
@@ -290,35 +288,51 @@ def relationship_update(
 
 def _conflict(current: Relationship, since_version: int) -> ConcurrencyConflict:
     """Describe what the other person changed, from the history, for the conflict message."""
-    records = list(current.history.select_related("history_user").order_by("-history_id")[:10])
-    latest = records[0] if records else None
+    records = list(
+        current.history.filter(version__gte=since_version)
+        .select_related("history_user")
+        .order_by("history_id")[:20]
+    )
+    newer = [r for r in records if r.version > since_version]
+    latest = newer[-1] if newer else None
     who = str(latest.history_user) if latest and latest.history_user else "Someone"
     changes: list[str] = []
-    newer = [r for r in records if r.version > since_version]
-    for record in newer:
-        previous = record.prev_record
-        if previous is None:
+    # Pair each newer record with the one before it (already loaded: no query per record).
+    for previous, record in zip(records, records[1:], strict=False):
+        if record.version <= since_version:
             continue
-        for change in record.diff_against(previous).changes:
+        for change in record.diff_against(previous, foreign_keys_are_objs=True).changes:
             if change.field == "version":
                 continue
             label = Relationship._meta.get_field(change.field).verbose_name
-            changes.append(f"{label}: “{change.old or '—'}” → “{change.new or '—'}”")
+            old, new = (_display(value) for value in (change.old, change.new))
+            changes.append(f"{label}: “{old}” → “{new}”")
     return ConcurrencyConflict(current, who, changes)
+
+
+def _display(value) -> str:
+    if value is None or value == "":
+        return "—"
+    # Historical related objects (foreign_keys_are_objs) print as the live object would.
+    return str(getattr(value, "instance", value))
 
 
 @transaction.atomic
 def relationship_rate(*, relationship: Relationship, by: User, rating: int, note: str = "") -> None:
     """The manager's own view of the relationship, shown beside the computed health."""
-    if not permissions.may_change_relationship(by, relationship):
-        raise PermissionRefused()
     if rating not in range(1, 6):
         raise RuleViolation("invalid_rating", "The rating must be from 1 to 5.", "rating")
-    relationship.manager_rating = rating
-    relationship.manager_rating_note = note.strip()
-    relationship.manager_rating_on = _today()
-    _stamp(relationship, by)
-    relationship.save(update_fields=["manager_rating", "manager_rating_note", "manager_rating_on"])
+    # Lock and save the current row, so a stale caller copy never rewrites other fields.
+    locked = Relationship.objects.select_for_update().get(pk=relationship.pk)
+    if not permissions.may_change_relationship(by, locked):
+        raise PermissionRefused()
+    locked.manager_rating = rating
+    locked.manager_rating_note = note.strip()
+    locked.manager_rating_on = _today()
+    locked.version += 1
+    _stamp(locked, by)
+    locked.save()
+    relationship.refresh_from_db()
 
 
 # --- Interactions, commitments, value -------------------------------------------------
@@ -487,13 +501,24 @@ def value_record_create(
         recorded_on=recorded_on,
         kind=kind,
         amount=amount,
-        unit=unit.strip().upper() if len(unit.strip()) == 3 else unit.strip(),
+        unit=_normalise_unit(kind, unit),
         note=note.strip(),
         created_by=by,
     )
     _stamp(record, by)
     record.save()
     return record
+
+
+MONETARY_KINDS = {ValueRecord.Kind.REVENUE, ValueRecord.Kind.COST_SAVING, ValueRecord.Kind.IN_KIND}
+
+
+def _normalise_unit(kind: str, unit: str) -> str:
+    """Currency codes are written in capitals (gbp → GBP) so totals group per currency."""
+    unit = unit.strip()
+    if kind in MONETARY_KINDS and len(unit) == 3 and unit.isalpha():
+        return unit.upper()
+    return unit
 
 
 # --- Health ---------------------------------------------------------------------------
@@ -556,9 +581,7 @@ def relationship_refresh_health(relationship: Relationship) -> None:
 
 def relationships_refresh_health_all(batch_size: int = 2000) -> int:
     """Nightly: silence lowers health even when nothing is written, so recompute everything."""
-    ids = list(
-        Relationship.objects.filter(stage__in=ACTIVE_STAGES).values_list("pk", flat=True)
-    )
+    ids = list(Relationship.objects.filter(stage__in=ACTIVE_STAGES).values_list("pk", flat=True))
     today = _today()
     updated = 0
     for start in range(0, len(ids), batch_size):

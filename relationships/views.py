@@ -70,7 +70,9 @@ def _health_rule() -> str:
 
 
 def _filtered(request: HttpRequest) -> RelationshipFilter:
-    return RelationshipFilter(request.GET, queryset=selectors.relationships_visible_to(request.user))
+    return RelationshipFilter(
+        request.GET, queryset=selectors.relationships_visible_to(request.user)
+    )
 
 
 @require_GET
@@ -85,7 +87,8 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
         "filterset": filterset,
         "page": page,
         "query": params.urlencode(),
-        "sort_query": sort_params.urlencode(),
+        # Sort links keep every filter: "?q=x&" + "sort=health".
+        "sort_prefix": f"?{sort_params.urlencode()}&" if sort_params else "?",
         "current_sort": current_sort,
         "sorts": SORTS,
         "may_create": permissions.may_create_relationship(request.user),
@@ -226,9 +229,7 @@ def _form_after_conflict(
     them on the next save.
     """
     loaded = (
-        current.history.filter(version=form.cleaned_data["version"])
-        .order_by("-history_id")
-        .first()
+        current.history.filter(version=form.cleaned_data["version"]).order_by("-history_id").first()
     )
     mine = {}
     for name in form.Meta.fields:
@@ -274,7 +275,18 @@ def _moves(relationship: Relationship) -> list[dict]:
     return moves
 
 
-def _detail_context(request: HttpRequest, relationship: Relationship, **overrides) -> dict:
+def _detail_context(
+    request: HttpRequest,
+    relationship: Relationship,
+    only: set[str] | None = None,
+    **overrides,
+) -> dict:
+    """Everything the detail page shows; ``only`` limits the work to the named sections
+    (timeline, health, commitments, value, history, lifecycle) for fragment responses."""
+
+    def wanted(section: str) -> bool:
+        return only is None or section in only
+
     user = request.user
     today = timezone.localdate()
     may_change = permissions.may_change_relationship(user, relationship)
@@ -284,23 +296,33 @@ def _detail_context(request: HttpRequest, relationship: Relationship, **override
         "today": today,
         "may_change": may_change,
         "may_contribute": may_contribute and relationship.is_active,
-        "health_rule": _health_rule(),
-        "timeline": selectors.relationship_timeline(relationship),
-        "commitments": selectors.relationship_commitments(relationship, today),
-        "value_totals": selectors.relationship_value_totals(relationship),
-        "value_by_month": selectors.relationship_value_by_month(relationship),
-        "history": selectors.relationship_history(relationship),
-        "moves": _moves(relationship) if may_change else [],
-        "transition_form": TransitionForm(initial={"expected_stage": relationship.stage}),
-        "rating_form": RatingForm(
-            initial={"rating": relationship.manager_rating, "note": relationship.manager_rating_note}
-        ),
     }
-    if may_contribute and relationship.is_active:
+    if wanted("health"):
+        context["health_rule"] = _health_rule()
+        context["rating_form"] = RatingForm(
+            initial={
+                "rating": relationship.manager_rating,
+                "note": relationship.manager_rating_note,
+            }
+        )
+    if wanted("timeline"):
+        context["timeline"] = selectors.relationship_timeline(relationship)
+    if wanted("commitments"):
+        context["commitments"] = selectors.relationship_commitments(relationship, today)
+        if may_contribute:
+            context["commitment_form"] = CommitmentForm(relationship=relationship)
+    if wanted("value"):
+        context["value_totals"] = selectors.relationship_value_totals(relationship)
+        context["value_by_month"] = selectors.relationship_value_by_month(relationship)
+        if may_contribute:
+            context["value_form"] = ValueRecordForm()
+    if wanted("history"):
+        context["history"] = selectors.relationship_history(relationship)
+    if wanted("lifecycle"):
+        context["moves"] = _moves(relationship) if may_change else []
+        context["transition_form"] = TransitionForm(initial={"expected_stage": relationship.stage})
+    if only is None and may_contribute and relationship.is_active:
         context["interaction_form"] = InteractionForm(relationship=relationship)
-    if may_contribute:
-        context["commitment_form"] = CommitmentForm(relationship=relationship)
-        context["value_form"] = ValueRecordForm()
     context.update(overrides)
     return context
 
@@ -338,6 +360,7 @@ def transition(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if from_board and request.htmx:
         if error:
             # Only the card changes: it shows why the move was refused.
+            relationship.may_move = True  # get_relationship_for(write=True) let us this far
             context = {"card": relationship, "card_error": error, **_board_flags(request)}
             return render(request, "relationships/board.html#card", context)
         response = render(request, "relationships/board.html#board", _board_context(request))
@@ -394,7 +417,7 @@ def board(request: HtmxHttpRequest) -> HttpResponse:
 
 def _oob(request: HttpRequest, relationship: Relationship, *names: str, **extra) -> str:
     """Render detail-page sections for an out-of-band swap alongside the main fragment."""
-    context = _detail_context(request, relationship, oob=True, **extra)
+    context = _detail_context(request, relationship, only=set(names), oob=True, **extra)
     return "".join(
         render_to_string(f"relationships/detail.html#{name}", context, request=request)
         for name in names
@@ -481,14 +504,16 @@ def commitment_new(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, "Commitment recorded.")
                 return redirect(f"{relationship.get_absolute_url()}#commitments")
-            context = _detail_context(request, relationship)
+            context = _detail_context(request, relationship, only={"commitments"})
             html = render_to_string(
                 "relationships/detail.html#commitments", context, request=request
             )
             return HttpResponse(html + _oob(request, relationship, "health"))
+    if request.htmx:
+        context = _detail_context(request, relationship, only={"commitments"}, commitment_form=form)
+        return render(request, "relationships/detail.html#commitments", context)
     context = _detail_context(request, relationship, commitment_form=form)
-    template = "relationships/detail.html"
-    return render(request, template + "#commitments" if request.htmx else template, context)
+    return render(request, "relationships/detail.html", context)
 
 
 @require_POST
@@ -516,7 +541,9 @@ def commitment_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         context = {"commitment": commitment, "row_error": error, "today": timezone.localdate()}
         return render(request, "relationships/my_commitments.html#row", context)
     if request.htmx:
-        context = _detail_context(request, relationship, commitment_error=error)
+        context = _detail_context(
+            request, relationship, only={"commitments"}, commitment_error=error
+        )
         html = render_to_string("relationships/detail.html#commitments", context, request=request)
         return HttpResponse(html + _oob(request, relationship, "health"))
     if error:
@@ -555,11 +582,10 @@ def value_new(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Value recorded.")
         return redirect(f"{relationship.get_absolute_url()}#value")
     if record is None:
-        context = _detail_context(request, relationship, value_form=form)
+        context = _detail_context(request, relationship, only={"value"}, value_form=form)
         return render(request, "relationships/detail.html#value", context)
-    html = render_to_string(
-        "relationships/detail.html#value", _detail_context(request, relationship), request=request
-    )
+    context = _detail_context(request, relationship, only={"value"})
+    html = render_to_string("relationships/detail.html#value", context, request=request)
     html += render_to_string(
         "relationships/detail.html#timeline_new",
         {"entry": selectors.timeline_entry(record), "relationship": relationship},
@@ -592,9 +618,11 @@ def rating(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                     "note": relationship.manager_rating_note,
                 }
             )
+    if request.htmx:
+        context = _detail_context(request, relationship, only={"health"}, rating_form=form)
+        return render(request, "relationships/detail.html#health", context)
     context = _detail_context(request, relationship, rating_form=form)
-    template = "relationships/detail.html"
-    return render(request, template + "#health" if request.htmx else template, context)
+    return render(request, "relationships/detail.html", context)
 
 
 # --- The owner's page -----------------------------------------------------------------

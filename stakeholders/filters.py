@@ -50,7 +50,7 @@ class StakeholderFilter(django_filters.FilterSet):
     fit = django_filters.ChoiceFilter(
         choices=FIT_BAND_CHOICES, method="filter_fit", label="Value fit", empty_label="Any fit"
     )
-    country = django_filters.ChoiceFilter(choices=_country_choices, empty_label="Any country")
+    country = django_filters.ChoiceFilter(choices=[], empty_label="Any country")
     sort = StableOrderingFilter(
         fields=(("name", "name"), ("value_fit", "fit"), ("created_at", "created")),
         field_labels={
@@ -69,6 +69,11 @@ class StakeholderFilter(django_filters.FilterSet):
         model = Stakeholder
         fields = ["q", "category", "kind", "fit", "country"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Countries are whatever the registry holds: read when the form is built.
+        self.filters["country"].extra["choices"] = _country_choices()
+
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return _search(queryset, "", value)
 
@@ -86,7 +91,7 @@ class ContactFilter(django_filters.FilterSet):
     )
     country = django_filters.ChoiceFilter(
         field_name="stakeholder__country",
-        choices=_country_choices,
+        choices=[],
         empty_label="Any country",
         label="Country",
     )
@@ -107,6 +112,10 @@ class ContactFilter(django_filters.FilterSet):
     class Meta:
         model = Contact
         fields = ["q", "category", "country"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["country"].extra["choices"] = _country_choices()
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -11,23 +11,28 @@ from stakeholders.models import Contact, Stakeholder, Value
 SCORE_CHOICES = [(n, str(n)) for n in range(1, 6)]
 
 
-def website_field() -> forms.URLField:
+class HttpURLField(forms.URLField):
     """Only http(s) links: anything else (javascript:, data:, ftp:) is refused."""
-    return forms.URLField(
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+
+
+def website_field() -> forms.URLField:
+    return HttpURLField(
         required=False,
         max_length=200,
         assume_scheme="https",
-        validators=[URLValidator(schemes=["http", "https"])],
-        help_text="http:// or https:// address.",
+        help_text="An http:// or https:// address.",
     )
 
 
 class StakeholderForm(forms.ModelForm):
     values = forms.ModelMultipleChoiceField(
         queryset=Value.objects.filter(active=True),
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
         required=False,
         label="Values it espouses",
+        help_text="Hold Ctrl (⌘ on a Mac) to choose several.",
     )
     website = website_field()
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -124,8 +129,11 @@ class ImportForm(forms.Form):
         ("relationships", "Relationships"),
     ]
     kind = forms.ChoiceField(choices=KIND_CHOICES, label="What the file contains")
+    # Empty files reach the importer, which explains every unreadable file the same way.
     file = forms.FileField(
-        label="CSV file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+        allow_empty_file=True,
+        label="CSV file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     dry_run = forms.BooleanField(
         required=False, label="Only check the file (dry run): save nothing"

@@ -196,9 +196,11 @@ def read_rows(importer: Importer, upload) -> Iterable[tuple[int, dict[str, str]]
                     yield index, None
                     continue
                 cells = cells + [""] * (len(columns) - len(cells))
-                yield index, {name: cell.strip() for name, cell in zip(columns, cells)}
+                yield index, {name: cell.strip() for name, cell in zip(columns, cells, strict=True)}
         except csv.Error as exc:
-            raise FileRefused(f"The file is not valid CSV near row {reader.line_num}: {exc}.") from None
+            raise FileRefused(
+                f"The file is not valid CSV near row {reader.line_num}: {exc}."
+            ) from None
 
     return rows()
 
@@ -272,8 +274,12 @@ class StakeholderLookup:
             return None
         if len(matches) > 1:
             errors.append(
-                RowError(row, column, f"{len(matches)} stakeholders are called “{name}”: "
-                         "rename one or merge them first.")
+                RowError(
+                    row,
+                    column,
+                    f"{len(matches)} stakeholders are called “{name}”: "
+                    "rename one or merge them first.",
+                )
             )
             return None
         return matches[0]
@@ -324,7 +330,9 @@ class OrganisationImporter(Importer):
         self.values = {v.name.casefold(): v for v in Value.objects.filter(active=True)}
         self.names: dict[str, Stakeholder] = {}
         self.domains: dict[str, Stakeholder] = {}
-        for stakeholder in Stakeholder.objects.only("id", "name", "normalised_name", "email_domain"):
+        for stakeholder in Stakeholder.objects.only(
+            "id", "name", "normalised_name", "email_domain"
+        ):
             self.names.setdefault(stakeholder.normalised_name, stakeholder)
             if stakeholder.email_domain:
                 self.domains.setdefault(stakeholder.email_domain, stakeholder)
@@ -349,7 +357,9 @@ class OrganisationImporter(Importer):
             if cleaned["category"] is None:
                 known = ", ".join(c.name for c in self.categories.values())
                 errors.append(
-                    RowError(row, "category", f"Unknown category “{category_name}”. Known: {known}.")
+                    RowError(
+                        row, "category", f"Unknown category “{category_name}”. Known: {known}."
+                    )
                 )
         value_names = [v.strip() for v in cleaned.pop("values").split(";") if v.strip()]
         cleaned_values = []
@@ -367,8 +377,11 @@ class OrganisationImporter(Importer):
             domain = ""
         if key in self.names:
             errors.append(
-                RowError(row, "name", f"A stakeholder with this name exists: "
-                         f"{self._describe(self.names[key])}.")
+                RowError(
+                    row,
+                    "name",
+                    f"A stakeholder with this name exists: {self._describe(self.names[key])}.",
+                )
             )
         elif key in self.file_names:
             errors.append(
@@ -376,13 +389,20 @@ class OrganisationImporter(Importer):
             )
         if domain and domain in self.domains:
             errors.append(
-                RowError(row, "email", f"The e-mail domain “{domain}” belongs to "
-                         f"{self._describe(self.domains[domain])}.")
+                RowError(
+                    row,
+                    "email",
+                    f"The e-mail domain “{domain}” belongs to "
+                    f"{self._describe(self.domains[domain])}.",
+                )
             )
         elif domain and domain in self.file_domains:
             errors.append(
-                RowError(row, "email", f"Same e-mail domain as row {self.file_domains[domain]} "
-                         "of this file.")
+                RowError(
+                    row,
+                    "email",
+                    f"Same e-mail domain as row {self.file_domains[domain]} of this file.",
+                )
             )
         self.file_names.setdefault(key, row)
         if domain:

@@ -81,11 +81,13 @@ class Stakeholder(models.Model):
     interest = models.PositiveSmallIntegerField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["normalised_name", "email_domain", "updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=["normalised_name", "email_domain", "updated_at"], m2m_fields=[values]
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -120,7 +122,7 @@ class Contact(models.Model):
     notes = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -148,10 +150,12 @@ class Assessment(models.Model):
 
     SCORE = [MinValueValidator(1), MaxValueValidator(5)]
 
-    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="assessments")
+    stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.CASCADE, related_name="assessments"
+    )
     assessed_on = models.DateField()
     assessed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     power = models.PositiveSmallIntegerField(validators=SCORE)
     interest = models.PositiveSmallIntegerField(validators=SCORE)

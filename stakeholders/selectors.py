@@ -25,11 +25,16 @@ def stakeholders_for(user) -> QuerySet[Stakeholder]:
     (one query for any number of rows)."""
     scope = permissions.relationship_scope(user, prefix="relationships__")
     # An empty Q means "sees everything": Count without a filter is the same and simpler.
-    relationship_count = Count("relationships", filter=scope, distinct=True) if scope else Count(
-        "relationships", distinct=True
+    relationship_count = (
+        Count("relationships", filter=scope, distinct=True)
+        if scope
+        else Count("relationships", distinct=True)
     )
-    return Stakeholder.objects.select_related("category").annotate(
-        relationship_count=relationship_count
+    # Explicit ordering: Meta.ordering does not apply to aggregated (GROUP BY) queries.
+    return (
+        Stakeholder.objects.select_related("category")
+        .annotate(relationship_count=relationship_count)
+        .order_by("name", "pk")
     )
 
 

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.db import transaction
-from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value as V
+from django.db.models import IntegerField, OuterRef, Subquery, Sum
+from django.db.models import Value as V
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 

@@ -37,7 +37,9 @@ def test_search_hides_confidential_relationships_of_other_teams(client, manager_
     client.force_login(manager_a)
     results = client.get(reverse("search"), {"q": "takeover"}).context["results"]
     assert world["secret"] not in results.relationships
-    assert "takeover" not in client.get(reverse("search"), {"q": "takeover"}).content.decode()
+    html = client.get(reverse("search"), {"q": "takeover"}).content.decode()
+    assert world["secret"].get_absolute_url() not in html
+    assert "Heron Secret Holdings" not in html
 
 
 def test_executives_find_confidential_relationships(client, executive, world):
@@ -52,7 +54,7 @@ def test_htmx_search_returns_the_fragment_only(client, manager_a, world):
     html = response.content.decode()
     assert "<html" not in html
     assert "Heron Logistics" in html
-    assert response["Vary"] == "HX-Request"
+    assert "HX-Request" in response["Vary"]
 
 
 @pytest.mark.parametrize("query", ["", "a", "x" * 5000, "'; DROP TABLE x; --", "<script>"])
