@@ -6,6 +6,9 @@ import pytest
 
 from tests.factories import TeamFactory, UserFactory
 
+# One Playwright browser for the whole run, whichever app's tests use it.
+pytest_plugins = ["tests.browser.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):

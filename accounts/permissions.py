@@ -134,3 +134,11 @@ def may_assign_team(user: AnyUser, team_id: int | None) -> bool:
 
 def may_set_confidential(user: AnyUser, relationship) -> bool:
     return may_change_relationship(user, relationship)
+
+
+# --- Plans ----------------------------------------------------------------------------
+
+
+def may_edit_plans(user: AnyUser) -> bool:
+    """Managers and admins edit objectives, plans and initiatives; everyone else reads."""
+    return may_change_stakeholders(user)

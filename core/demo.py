@@ -384,7 +384,10 @@ def seed_registry(scale: str) -> bool:
 
 
 def seed(scale: str = "small") -> list[DemoUser]:
+    from plans import demo as plans_demo
+
     users = seed_users()
     seed_more_users(scale)
     seed_registry(scale)
+    plans_demo.seed(scale, timezone.localdate())
     return users

@@ -23,6 +23,7 @@ from django_htmx.middleware import HtmxDetails
 from accounts import permissions
 from core.csvio import csv_response
 from core.errors import ConcurrencyConflict, RuleViolation
+from plans.selectors import objectives_for_relationship
 from relationships import selectors, services
 from relationships.filters import SORTS, RelationshipFilter
 from relationships.forms import (
@@ -318,6 +319,8 @@ def _detail_context(
             context["value_form"] = ValueRecordForm()
     if wanted("history"):
         context["history"] = selectors.relationship_history(relationship)
+    if wanted("plans"):
+        context["plan_links"] = objectives_for_relationship(relationship)
     if wanted("lifecycle"):
         context["moves"] = _moves(relationship) if may_change else []
         context["transition_form"] = TransitionForm(initial={"expected_stage": relationship.stage})
@@ -479,7 +482,8 @@ def interaction_new(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         {"entry": entry, "relationship": relationship},
         request=request,
     )
-    html += _oob(request, relationship, "health", "commitments")
+    # What a new interaction can unlock (a partnering session, a key experience) shows at once.
+    html += _oob(request, relationship, "health", "commitments", "lifecycle")
     return HttpResponse(html)
 
 

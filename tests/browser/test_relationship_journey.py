@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from relationships.models import Relationship, Stage
-from tests.browser.conftest import sign_in
+from tests.browser.fixtures import sign_in
 from tests.factories import TEST_PASSWORD, RelationshipTypeFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

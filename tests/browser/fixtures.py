@@ -1,4 +1,5 @@
-"""Real-browser tests: Playwright driving Debian's Chromium against the live test server."""
+"""Real-browser fixtures (a pytest plugin loaded by the root conftest): Playwright driving
+Debian's Chromium against the live test server."""
 
 from __future__ import annotations
 

@@ -1,0 +1,418 @@
+"""Reads of the cascade and the plan, each in a fixed number of queries.
+
+How progress rolls up (also shown on the tree page, ``ROLL_UP_RULE``):
+
+1. An objective's own KPI progress is clamp((current − baseline) / (target − baseline)) × 100:
+   0 at the baseline, 100 at or beyond the target (a falling target works the same way).
+   No baseline counts as 0; no measured value yet counts as the baseline.
+2. Its children's progress is the plain average of its children's progress, each child
+   weighing the same; dropped children are left out.
+3. An objective's progress is the average of (1) and (2) when it has both, whichever it has
+   otherwise, and 0 when it has neither (a leaf with no KPI).
+4. An achieved objective is at 100 whatever its KPI and children say.
+5. A dropped objective still shows its own progress but counts for nothing above it.
+
+The whole tree is computed in memory from one query of all objectives (levels and owners
+joined), never a query per node.
+
+Per-person load on a plan: an initiative's hours (planned and spent) are split evenly among
+the people involved and its owner, each person counted once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+from plans.models import Initiative, Objective, Plan
+from relationships.models import ACTIVE_STAGES, Relationship
+from relationships.selectors import relationships_visible_to
+
+ROLL_UP_RULE = [
+    "Own KPI progress = (current − baseline) ÷ (target − baseline), kept between 0 and 100 %. "
+    "No baseline counts as 0; no measurement yet counts as the baseline.",
+    "Children's progress = the plain average of the sub-objectives' progress (equal weights); "
+    "dropped sub-objectives are left out.",
+    "Progress = the average of own KPI progress and children's progress when there are both, "
+    "whichever exists otherwise, and 0 % for a sub-objective-less objective with no KPI.",
+    "An achieved objective counts as 100 %.",
+]
+
+ZERO = Decimal("0")
+
+
+# --- The cascade ----------------------------------------------------------------------
+
+
+def objectives_with_relations() -> QuerySet[Objective]:
+    return Objective.objects.select_related("level", "owner", "parent")
+
+
+def get_objective(pk) -> Objective:
+    """Objectives are readable by every signed-in user; a missing one is a 404."""
+    return get_object_or_404(objectives_with_relations(), pk=pk)
+
+
+def get_plan(pk) -> Plan:
+    return get_object_or_404(Plan.objects.select_related("owner"), pk=pk)
+
+
+def get_initiative(pk) -> Initiative:
+    return get_object_or_404(Initiative.objects.select_related("plan"), pk=pk)
+
+
+@dataclass
+class Tree:
+    roots: list[Objective]
+    by_pk: dict[int, Objective]
+
+    def subtree_ids(self, pk: int) -> set[int]:
+        """The node and every descendant."""
+        found, stack = set(), [self.by_pk[pk]]
+        while stack:
+            node = stack.pop()
+            found.add(node.pk)
+            stack.extend(node.child_nodes)
+        return found
+
+
+def roll_up(node: Objective) -> float:
+    """Progress of ``node`` from its (already computed) children and KPI: see the module doc."""
+    live = [
+        child.progress for child in node.child_nodes if child.status != Objective.Status.DROPPED
+    ]
+    parts = []
+    own = node.kpi_progress
+    if own is not None:
+        parts.append(own)
+    if live:
+        parts.append(sum(live) / len(live))
+    if node.status == Objective.Status.ACHIEVED:
+        return 100.0
+    return sum(parts) / len(parts) if parts else 0.0
+
+
+def build_tree(objectives: list[Objective]) -> Tree:
+    """Children lists, depth, descendant counts and rolled-up progress, in memory."""
+    by_pk = {o.pk: o for o in objectives}
+    roots = []
+    for objective in objectives:
+        objective.child_nodes = []
+    for objective in objectives:  # objectives arrive in display order, so children do too
+        parent = by_pk.get(objective.parent_id)
+        if parent is None:
+            roots.append(objective)
+        else:
+            parent.child_nodes.append(objective)
+    # Iterative post-order: depth-first recursion would hit Python's limit on a long chain.
+    order: list[Objective] = []
+    stack = [(root, 0) for root in reversed(roots)]
+    while stack:
+        node, depth = stack.pop()
+        node.depth = depth
+        order.append(node)
+        stack.extend((child, depth + 1) for child in reversed(node.child_nodes))
+    for node in reversed(order):
+        node.descendant_count = sum(1 + c.descendant_count for c in node.child_nodes)
+        node.progress = roll_up(node)
+        node.progress_percent = round(node.progress)
+    return Tree(roots=roots, by_pk=by_pk)
+
+
+def objective_tree() -> Tree:
+    """Every objective as a tree with progress: one query."""
+    return build_tree(list(objectives_with_relations().order_by("level__position", "title", "id")))
+
+
+def objective_choices_excluding_branch(objective: Objective | None) -> QuerySet[Objective]:
+    """Objectives that may become ``objective``'s parent: not itself nor its descendants."""
+    queryset = Objective.objects.select_related("level").order_by("level__position", "title")
+    if objective is None or objective.pk is None:
+        return queryset
+    from plans.services import objective_descendant_ids
+
+    return queryset.exclude(pk__in=[objective.pk, *objective_descendant_ids(objective)])
+
+
+# --- The plan page --------------------------------------------------------------------
+
+
+@dataclass
+class ObjectiveGroup:
+    objective: Objective | None
+    initiatives: list[Initiative]
+
+
+@dataclass
+class PersonLoad:
+    person: User
+    planned_hours: Decimal = ZERO
+    spent_hours: Decimal = ZERO
+    initiatives: int = 0
+
+
+@dataclass
+class PlanOverview:
+    plan: Plan
+    initiatives: list[Initiative]
+    groups: list[ObjectiveGroup]
+    hours: dict
+    budgets: list[dict]  # one row per currency: planned, spent, over
+    people_count: int
+    load: list[PersonLoad]
+    over_budget: list[Initiative]
+    late: list[Initiative]
+    served_objectives: list[Objective] = field(default_factory=list)
+
+
+def plan_initiatives(plan: Plan, user) -> list[Initiative]:
+    """The plan's initiatives with what the page shows, in a fixed number of queries; the
+    relationships listed are only those the user may see."""
+    return list(
+        plan.initiatives.select_related("objective", "objective__level", "owner")
+        .prefetch_related(
+            "people",
+            Prefetch("relationships", queryset=relationships_visible_to(user)),
+        )
+        .order_by("start_on", "title", "id")
+    )
+
+
+def person_load(initiatives: list[Initiative]) -> list[PersonLoad]:
+    """Hours per person: each initiative's hours split evenly among its people and owner."""
+    loads: dict[int, PersonLoad] = {}
+    for initiative in initiatives:
+        involved = {p.pk: p for p in initiative.people.all()}
+        if initiative.owner is not None:
+            involved.setdefault(initiative.owner_id, initiative.owner)
+        if not involved:
+            continue
+        share = Decimal(len(involved))
+        for pk, person in involved.items():
+            load = loads.setdefault(pk, PersonLoad(person))
+            load.planned_hours += initiative.planned_hours / share
+            load.spent_hours += initiative.spent_hours / share
+            load.initiatives += 1
+    for load in loads.values():
+        load.planned_hours = load.planned_hours.quantize(Decimal("0.01"))
+        load.spent_hours = load.spent_hours.quantize(Decimal("0.01"))
+    return sorted(loads.values(), key=lambda x: (-x.planned_hours, str(x.person)))
+
+
+def plan_totals(plan: Plan) -> tuple[dict, list[dict]]:
+    """Hours planned vs spent, and budgets per currency (aggregate queries)."""
+    hours = plan.initiatives.aggregate(planned=Sum("planned_hours"), spent=Sum("spent_hours"))
+    hours = {k: v or ZERO for k, v in hours.items()}
+    budgets = [
+        {**row, "over": row["spent"] > row["planned"]}
+        for row in plan.initiatives.order_by("currency")
+        .values("currency")
+        .annotate(planned=Sum("planned_budget"), spent=Sum("spent_budget"))
+    ]
+    return hours, budgets
+
+
+def plan_people_count(plan: Plan) -> int:
+    """Distinct people involved in the plan's initiatives, owners included."""
+    return (
+        User.objects.filter(Q(plan_initiatives__plan=plan) | Q(owned_initiatives__plan=plan))
+        .values("pk")
+        .distinct()
+        .count()
+    )
+
+
+def plan_overview(plan: Plan, user, today: date) -> PlanOverview:
+    initiatives = plan_initiatives(plan, user)
+    groups: dict[int | None, ObjectiveGroup] = {}
+    for initiative in initiatives:
+        initiative.late = initiative.is_late(today)
+        key = initiative.objective_id
+        if key not in groups:
+            groups[key] = ObjectiveGroup(initiative.objective, [])
+        groups[key].initiatives.append(initiative)
+    ordered = sorted(
+        groups.values(),
+        key=lambda g: (
+            g.objective is None,
+            g.objective.level.position if g.objective else 0,
+            g.objective.title if g.objective else "",
+        ),
+    )
+    hours, budgets = plan_totals(plan)
+    return PlanOverview(
+        plan=plan,
+        initiatives=initiatives,
+        groups=ordered,
+        hours=hours,
+        budgets=budgets,
+        people_count=plan_people_count(plan),
+        load=person_load(initiatives),
+        over_budget=[i for i in initiatives if i.is_over_budget or i.is_over_hours],
+        late=[i for i in initiatives if i.late],
+        served_objectives=list(plan.objectives.select_related("level").order_by("title")),
+    )
+
+
+def plans_list() -> QuerySet[Plan]:
+    return Plan.objects.select_related("owner").annotate(
+        initiative_count=Count("initiatives", distinct=True),
+        objective_count=Count("objectives", distinct=True),
+    )
+
+
+def plan_export_rows(plan: Plan, user) -> list[list]:
+    today = date.today()
+    rows = []
+    for i in plan_initiatives(plan, user):
+        rows.append(
+            [
+                i.objective.title if i.objective else "",
+                i.title,
+                i.get_status_display(),
+                str(i.owner) if i.owner else "",
+                "; ".join(str(p) for p in i.people.all()),
+                i.start_on or "",
+                i.end_on or "",
+                i.planned_hours,
+                i.spent_hours,
+                i.planned_budget,
+                i.spent_budget,
+                i.currency,
+                "; ".join(str(r) for r in i.relationships.all()),
+                "yes" if i.is_late(today) else "no",
+                "yes" if i.is_over_budget else "no",
+            ]
+        )
+    return rows
+
+
+PLAN_EXPORT_HEADER = [
+    "Objective",
+    "Initiative",
+    "Status",
+    "Owner",
+    "People",
+    "Start",
+    "End",
+    "Planned hours",
+    "Spent hours",
+    "Planned budget",
+    "Spent budget",
+    "Currency",
+    "Relationships",
+    "Late",
+    "Over budget",
+]
+
+
+# --- Contribution check ---------------------------------------------------------------
+
+
+@dataclass
+class ContributionCheck:
+    initiatives: list[Initiative]  # live initiatives serving no active objective
+    relationships: list[Relationship]  # active relationships in no live, contributing initiative
+    relationship_count: int
+    objectives: list[Objective]  # active objectives with no live initiative in their branch
+    limit: int
+
+    @property
+    def is_clean(self) -> bool:
+        return not (self.initiatives or self.relationship_count or self.objectives)
+
+
+def contribution_check(user, plan: Plan | None = None, limit: int = 50) -> ContributionCheck:
+    """Work that contributes to nothing, so the plan can be re-assessed continuously.
+
+    - initiatives still to do or under way (planned, active) whose objective is missing or
+      not active (draft, achieved, dropped);
+    - active relationships (visible to ``user``) that no such live initiative serving an
+      active objective works on, in any plan;
+    - active objectives with no live initiative serving them or one of their active
+      sub-objectives (higher levels are served through the levels below them).
+
+    With ``plan``: only its initiatives, and only the objectives it serves and their branches.
+    A fixed number of queries.
+    """
+    live = Initiative.objects.filter(status__in=Initiative.LIVE)
+    scoped = live.filter(plan=plan) if plan is not None else live
+    orphans = list(
+        scoped.exclude(objective__status=Objective.Status.ACTIVE)
+        .select_related("plan", "objective", "owner")
+        .order_by("plan__title", "title", "id")
+    )
+
+    contributing = live.filter(objective__status=Objective.Status.ACTIVE)
+    # NOT IN with a NULL in the list matches nothing: keep initiatives without relationships out.
+    worked_on = contributing.filter(relationships__isnull=False).values("relationships")
+    idle = relationships_visible_to(user).filter(stage__in=ACTIVE_STAGES).exclude(pk__in=worked_on)
+    idle_count = idle.count()
+    idle_list = list(idle[:limit]) if idle_count else []
+
+    tree = objective_tree()
+    served = set(
+        (contributing.filter(plan=plan) if plan is not None else contributing)
+        .order_by()
+        .values_list("objective_id", flat=True)
+        .distinct()
+    )
+    covered: set[int] = set()
+    for pk in served:
+        node = tree.by_pk.get(pk)
+        while node is not None and node.pk not in covered:
+            covered.add(node.pk)
+            node = tree.by_pk.get(node.parent_id)
+    if plan is not None:
+        scope: set[int] = set()
+        for objective in plan.objectives.all():
+            if objective.pk in tree.by_pk:
+                scope |= tree.subtree_ids(objective.pk)
+    else:
+        scope = set(tree.by_pk)
+    uncovered = [
+        o
+        for o in tree.by_pk.values()
+        if o.pk in scope and o.status == Objective.Status.ACTIVE and o.pk not in covered
+    ]
+    uncovered.sort(key=lambda o: (o.level.position, o.title, o.pk))
+    return ContributionCheck(orphans, idle_list, idle_count, uncovered, limit)
+
+
+# --- A relationship's page ------------------------------------------------------------
+
+
+def objectives_for_relationship(relationship: Relationship) -> list[dict]:
+    """The initiatives that work on the relationship and the objectives they serve, with
+    each objective's chain of parents up to the vision (two queries)."""
+    initiatives = list(
+        relationship.initiatives.select_related(
+            "plan", "objective", "objective__level", "owner"
+        ).order_by("plan__title", "title", "id")
+    )
+    parents = dict(Objective.objects.values_list("id", "parent_id")) if initiatives else {}
+    titles: dict[int, str] = {}
+    chains: dict[int, list[int]] = {}
+    for initiative in initiatives:
+        chain, pk = [], initiative.objective_id
+        while pk is not None and pk not in chain:
+            chain.append(pk)
+            pk = parents.get(pk)
+        chains[initiative.pk] = chain
+    needed = {pk for chain in chains.values() for pk in chain[1:]}
+    if needed:
+        titles = dict(Objective.objects.filter(pk__in=needed).values_list("id", "title"))
+    rows = []
+    for initiative in initiatives:
+        ancestors = [
+            {"pk": pk, "title": titles.get(pk, "")} for pk in reversed(chains[initiative.pk][1:])
+        ]
+        rows.append(
+            {"initiative": initiative, "objective": initiative.objective, "path": ancestors}
+        )
+    return rows
