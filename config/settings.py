@@ -208,6 +208,11 @@ CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = env_value("TIME_ZONE", "str", default="Europe/London")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
+    "reviews-reminders": {
+        "task": "reviews.tasks.run_reminders",
+        "schedule": crontab(minute=5),  # hourly; derived from database state, so it catches up
+        "options": {"expires": 50 * 60},  # runs queued during an outage expire: no pile-up
+    },
     "refresh-relationship-health": {
         "task": "relationships.tasks.refresh_health",
         "schedule": crontab(hour=2, minute=15),
@@ -375,4 +380,14 @@ SPECTACULAR_SETTINGS = {
 
 # --- Rapport --------------------------------------------------------------------------
 RAPPORT_HEALTH_BROKER_TIMEOUT = 2.0
+SITE_URL: str = env_value("SITE_URL", "str", default="http://127.0.0.1:8000")  # links in e-mails
+ORGANISATION_NAME: str = env_value("ORGANISATION_NAME", "str", default="Our organisation")
+
+# Reviews, reminders, stakeholder feedback
+REMINDER_LOOKAHEAD_DAYS: int = env_value("REMINDER_LOOKAHEAD_DAYS", "int", default=7)
+REVIEW_ESCALATION_DAYS: int = env_value("REVIEW_ESCALATION_DAYS", "int", default=14)
+REMINDER_DIGEST_HOUR: int = env_value("REMINDER_DIGEST_HOUR", "int", default=7)  # local time
+FEEDBACK_LINK_DAYS: int = env_value("FEEDBACK_LINK_DAYS", "int", default=14)
+FEEDBACK_RATE_LIMIT: int = env_value("FEEDBACK_RATE_LIMIT", "int", default=30)  # per IP/window
+FEEDBACK_RATE_WINDOW_SECONDS = 600
 FORM_RENDERER = "config.forms.RapportFormRenderer"

@@ -15,6 +15,10 @@ urlpatterns = [
     path("stakeholders/", include("stakeholders.urls")),
     path("relationships/", include("relationships.urls")),
     path("plans/", include("plans.urls")),
+    path("reviews/", include("reviews.urls")),
+    path("notifications/", include("notifications.urls")),
+    # Public survey pages for stakeholders: the views are @login_not_required.
+    path("feedback/", include("reviews.public_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("config.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -156,7 +156,6 @@ def seed_registry(scale: str) -> bool:
         StageTransition,
         ValueRecord,
     )
-    from relationships.services import relationships_refresh_health_all
     from stakeholders.models import Assessment, Category, Contact, Stakeholder, Value
     from stakeholders.services import stakeholders_refresh_value_fit
 
@@ -319,7 +318,8 @@ def seed_registry(scale: str) -> bool:
         start = rel.started_on or today - timedelta(days=365)
         return Interaction(
             relationship=rel,
-            occurred_on=min(today, start + timedelta(days=rng.randint(0, 700))),
+            # Spread over the relationship's life so far, recent contact a little likelier.
+            occurred_on=today - timedelta(days=int((today - start).days * rng.random() ** 1.5)),
             channel=rng.choice(["meeting", "call", "email", "event", "site_visit"]),
             summary=rng.choice(SUMMARIES),
             sentiment=rng.choice([-2, -1, 0, 1, 1, 2, 2]),
@@ -379,15 +379,19 @@ def seed_registry(scale: str) -> bool:
         )
     ValueRecord.objects.bulk_create(value_records, batch_size=BATCH)
     del value_records
-    relationships_refresh_health_all()
     return True
 
 
 def seed(scale: str = "small") -> list[DemoUser]:
     from plans import demo as plans_demo
+    from relationships.services import relationships_refresh_health_all
+    from reviews import demo as reviews_demo
 
     users = seed_users()
     seed_more_users(scale)
-    seed_registry(scale)
+    fresh = seed_registry(scale)
     plans_demo.seed(scale, timezone.localdate())
+    reviews_demo.seed(scale, timezone.localdate())
+    if fresh:
+        relationships_refresh_health_all()  # now that review ratings feed it too
     return users

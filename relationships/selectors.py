@@ -87,6 +87,11 @@ class TimelineEntry:
     sort_key: tuple = ()
 
 
+# Other apps (reviews) register f(relationship, limit) -> list[TimelineEntry] here, so their
+# records join the timeline without this app importing them.
+TIMELINE_PROVIDERS: list = []
+
+
 def relationship_timeline(relationship: Relationship, limit: int = 100) -> list[TimelineEntry]:
     """Interactions, stage changes and value records merged by date, newest first."""
     interactions = (
@@ -105,6 +110,8 @@ def relationship_timeline(relationship: Relationship, limit: int = 100) -> list[
     entries = [timeline_entry(i) for i in interactions]
     entries += [timeline_entry(t) for t in transitions]
     entries += [timeline_entry(v) for v in values]
+    for provider in TIMELINE_PROVIDERS:
+        entries += provider(relationship, limit)
     entries.sort(key=lambda e: e.sort_key, reverse=True)
     return entries[:limit]
 

@@ -223,7 +223,8 @@ def test_the_detail_page_query_count_does_not_grow_with_rows(
         reverse("relationships:transition", args=[relationship.pk]),
         {"to_stage": "review", "expected_stage": "build", "note": "Time to review"},
     )
-    with django_assert_max_num_queries(25):
+    # Includes the reviews and plans blocks the page embeds; constant in the number of rows.
+    with django_assert_max_num_queries(30):
         response = client.get(relationship.get_absolute_url())
     assert response.status_code == 200
     assert f"Meeting {rows - 1}" in response.content.decode()

@@ -1,0 +1,620 @@
+"""Every write to reviews and feedback. Views, admin, signals and tasks call these.
+
+The schedule rule ("next review date always current"):
+  cadence date = anchor + effective cadence (days), where the anchor is the latest completed
+  review's date, else the day the relationship started (left Identify), else its creation day.
+  Cadences are in days, so month ends need no special case (31 Jan + 30 days = 2 Mar, or
+  1 Mar in a leap year). Every active relationship has exactly one open (scheduled) review;
+  its due date follows the cadence date unless someone asked for it now (``on_demand``), and
+  ``Relationship.next_review_on`` always equals that open review's due date (None once ended).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.models import Role, User
+from core.errors import PermissionRefused, RuleViolation
+from relationships import services as relationship_services
+from relationships.models import ACTIVE_STAGES, Relationship, Stage
+from reviews import links
+from reviews.models import (
+    RATING_QUESTIONS,
+    FeedbackRequest,
+    FeedbackResponse,
+    Review,
+    hash_nonce,
+)
+from stakeholders.models import Contact
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_SALT = "reviews.feedback"
+
+
+def _today() -> date:
+    # "Today" is the date in settings.TIME_ZONE, not UTC: at 23:30 UTC in summer it is
+    # already tomorrow in London.
+    return timezone.localdate()
+
+
+def _stamp(instance, by: User | None) -> None:
+    instance._history_user = by
+
+
+# --- Schedule -------------------------------------------------------------------------
+
+
+def next_review_date(anchor: date, cadence_days: int) -> date:
+    return anchor + timedelta(days=cadence_days)
+
+
+def cadence_anchor(relationship: Relationship, *, skip_history: bool = False) -> date:
+    if not skip_history:
+        last = (
+            Review.objects.filter(relationship=relationship, status=Review.Status.COMPLETED)
+            .order_by("-completed_on", "-id")
+            .values_list("completed_on", flat=True)
+            .first()
+        )
+        if last:
+            return last
+    if relationship.started_on:
+        return relationship.started_on
+    created = relationship.created_at or timezone.now()
+    return timezone.localdate(created)
+
+
+def relationship_sync_review_schedule(
+    relationship: Relationship, *, created: bool = False
+) -> Review | None:
+    """Make the open review and ``next_review_on`` agree with the cadence rule (idempotent).
+
+    Called on every save of a relationship (signal) and after a review completes. Writes go
+    through queryset updates, which send no post_save, so this never recurses.
+    """
+    with transaction.atomic():
+        if relationship.stage == Stage.ENDED:
+            open_reviews = Review.objects.filter(
+                relationship=relationship, status=Review.Status.SCHEDULED
+            )
+            open_reviews.update(status=Review.Status.CANCELLED)
+            if relationship.next_review_on is not None:
+                Relationship.objects.filter(pk=relationship.pk).update(next_review_on=None)
+                relationship.next_review_on = None
+            return None
+
+        due = next_review_date(
+            cadence_anchor(relationship, skip_history=created),
+            relationship.effective_review_cadence_days,
+        )
+        review = (
+            None
+            if created
+            else Review.objects.filter(
+                relationship=relationship, status=Review.Status.SCHEDULED
+            ).first()
+        )
+        if review is None:
+            try:
+                # Race: two saves of a relationship without an open review at once; the
+                # partial unique constraint keeps one, the loser reads it.
+                with transaction.atomic():
+                    review = Review.objects.create(relationship=relationship, due_on=due)
+            except IntegrityError:
+                review = Review.objects.get(
+                    relationship=relationship, status=Review.Status.SCHEDULED
+                )
+        elif not review.on_demand and review.due_on != due:
+            Review.objects.filter(pk=review.pk).update(due_on=due)
+            review.due_on = due
+        if relationship.next_review_on != review.due_on:
+            Relationship.objects.filter(pk=relationship.pk).update(next_review_on=review.due_on)
+            relationship.next_review_on = review.due_on
+        return review
+
+
+def reviews_schedule_missing(batch_size: int = 1000) -> int:
+    """Backfill for relationships created in bulk (demo data, imports): no post_save ran, so
+    give each active relationship without an open review its scheduled one. Idempotent."""
+    created = 0
+    pending = (
+        Relationship.objects.filter(stage__in=ACTIVE_STAGES)
+        .exclude(reviews__status=Review.Status.SCHEDULED)
+        .select_related("type")
+        .order_by("pk")
+    )
+    completed: dict[int, date] = {}
+    batch: list[Relationship] = []
+
+    def flush() -> int:
+        ids = [r.pk for r in batch]
+        completed.clear()
+        for rel_id, on in (
+            Review.objects.filter(relationship_id__in=ids, status=Review.Status.COMPLETED)
+            .order_by("relationship_id", "completed_on")
+            .values_list("relationship_id", "completed_on")
+        ):
+            completed[rel_id] = on
+        reviews, relationships = [], []
+        for rel in batch:
+            anchor = completed.get(rel.pk) or cadence_anchor(rel, skip_history=True)
+            rel.next_review_on = next_review_date(anchor, rel.effective_review_cadence_days)
+            reviews.append(Review(relationship=rel, due_on=rel.next_review_on))
+            relationships.append(rel)
+        with transaction.atomic():
+            # Conflicts mean a concurrent save scheduled it already: keep that one.
+            made = Review.objects.bulk_create(reviews, ignore_conflicts=True)
+            Relationship.objects.bulk_update(relationships, ["next_review_on"])
+        return len(made)
+
+    for rel in pending.iterator(chunk_size=batch_size):
+        batch.append(rel)
+        if len(batch) >= batch_size:
+            created += flush()
+            batch = []
+    if batch:
+        created += flush()
+    return created
+
+
+# --- Opening, asking, completing ------------------------------------------------------
+
+
+def on_relationship_entered_review(*, relationship: Relationship, by: User | None) -> Review:
+    """Entering the review stage opens a review if none is open; a scheduled one that is not
+    due yet is brought forward to today (the review is happening now)."""
+    today = _today()
+    review = Review.objects.filter(
+        relationship=relationship, status=Review.Status.SCHEDULED
+    ).first()
+    if review is None:
+        try:
+            # Race: a concurrent save opening the scheduled review; one row survives.
+            with transaction.atomic():
+                review = Review(relationship=relationship, due_on=today, on_demand=True)
+                _stamp(review, by)
+                review.save()
+        except IntegrityError:
+            review = Review.objects.get(relationship=relationship, status=Review.Status.SCHEDULED)
+    if review.due_on > today:
+        review.due_on = today
+        review.on_demand = True
+        _stamp(review, by)
+        review.save(update_fields=["due_on", "on_demand"])
+    Relationship.objects.filter(pk=relationship.pk).update(next_review_on=review.due_on)
+    relationship.next_review_on = review.due_on
+    return review
+
+
+@transaction.atomic
+def review_start(*, relationship: Relationship, by: User) -> Review:
+    """ "Start review" on a relationship: review it now. From Build this is the lifecycle move
+    to Review (which opens it); elsewhere the open review is brought forward to today."""
+    if not permissions.may_change_relationship(by, relationship):
+        raise PermissionRefused("You may not review this relationship.")
+    if relationship.stage == Stage.ENDED:
+        raise RuleViolation("relationship_ended", "This relationship has ended.")
+    if relationship.stage == Stage.BUILD:
+        relationship_services.relationship_transition(
+            relationship=relationship, to_stage=Stage.REVIEW, by=by, note="Review started."
+        )
+        return Review.objects.get(relationship=relationship, status=Review.Status.SCHEDULED)
+    # Lock the relationship: two clicks on "start review" must not race each other.
+    locked = Relationship.objects.select_for_update().get(pk=relationship.pk)
+    return on_relationship_entered_review(relationship=locked, by=by)
+
+
+@transaction.atomic
+def review_ask_reviewer(*, review: Review, reviewer: User, by: User) -> Review:
+    if not permissions.may_change_relationship(by, review.relationship):
+        raise PermissionRefused("You may not change this review.")
+    if not review.is_open:
+        raise RuleViolation("review_closed", "This review is closed.")
+    if reviewer.role not in (Role.EXECUTIVE, Role.ADMIN) or not reviewer.is_active:
+        raise RuleViolation("not_executive", "Only executives can be asked to review.", "reviewer")
+    review.reviewers.add(reviewer)
+    _stamp(review, by)
+    review.save(update_fields=[])  # an empty save still records who asked, in the history
+    from notifications.services import notification_create
+
+    notification_create(
+        recipient=reviewer,
+        kind="review_asked",
+        title=f"{by} asks you to review {review.relationship}",
+        body=f"Due {review.due_on:%d %b %Y}.",
+        url=links.review_path(review.pk),
+        key=f"review:{review.pk}:asked",
+    )
+    return review
+
+
+def may_complete(user: User, review: Review) -> bool:
+    """Those who may change the relationship, and executives asked to review it."""
+    if permissions.may_change_relationship(user, review.relationship):
+        return True
+    return bool(
+        user.is_authenticated and user.is_active and review.reviewers.filter(pk=user.pk).exists()
+    )
+
+
+def _combine(problems: list[RuleViolation]) -> RuleViolation:
+    """All problems at once (the form shows each beside its field)."""
+    combined = RuleViolation(problems[0].code, " ".join(p.message for p in problems))
+    combined.problems = problems
+    return combined
+
+
+def _validate_completion(
+    review: Review, ratings: Mapping[str, int | None], decision: str, decision_note: str
+) -> list[RuleViolation]:
+    problems = []
+    for name, label in RATING_QUESTIONS.items():
+        value = ratings.get(name)
+        if not isinstance(value, int) or value not in range(1, 6):
+            problems.append(
+                RuleViolation("invalid_rating", f"Rate {label.lower()} from 1 to 5.", name)
+            )
+    if decision not in Review.Decision.values:
+        problems.append(
+            RuleViolation("decision_required", "Decide: grow, change or end.", "decision")
+        )
+    elif decision == Review.Decision.END and not decision_note.strip():
+        problems.append(
+            RuleViolation(
+                "reason_required",
+                "Ending a relationship needs a reason: say why it has not worked.",
+                "decision_note",
+            )
+        )
+    elif decision == Review.Decision.CHANGE and not decision_note.strip():
+        problems.append(
+            RuleViolation(
+                "change_required", "Say what changes: the emerging realisation.", "decision_note"
+            )
+        )
+    stage = review.relationship.stage
+    if stage == Stage.ENDED:
+        problems.append(RuleViolation("relationship_ended", "This relationship has ended."))
+    elif decision == Review.Decision.CHANGE and stage in (Stage.IDENTIFY, Stage.PILOT):
+        problems.append(
+            RuleViolation(
+                "change_not_possible",
+                f"From {Stage(stage).label} the lifecycle cannot go back to Present: "
+                "decide grow or end, or move the relationship on first.",
+                "decision",
+            )
+        )
+    return problems
+
+
+def review_completion_problems(
+    *, review: Review, ratings: Mapping[str, int | None], decision: str, decision_note: str
+) -> list[RuleViolation]:
+    """What review_complete would refuse, without writing: the form shows them all at once."""
+    return _validate_completion(review, ratings, decision, decision_note)
+
+
+@transaction.atomic
+def review_complete(
+    *,
+    review: Review,
+    ratings: Mapping[str, int | None],
+    went_well: str = "",
+    went_badly: str = "",
+    decision: str,
+    decision_note: str = "",
+    by: User,
+) -> Review:
+    """Record the review and apply its decision through the lifecycle rules.
+
+    grow → Build, change → Present (with what changes), end → Ended (with the reason), each
+    through relationships.services.relationship_transition so its guards and history apply.
+    A relationship still in Build when its due review is completed first moves Build →
+    Review (the review is happening), then the decision applies. Before Build there is
+    nothing to go back to: grow records the review without a move, change is refused from
+    Identify/Pilot, and end ends the relationship from any stage.
+    An executive asked to review (who may not change the relationship) completes it as
+    advice: the decision is recorded, not applied, and the manager is told to act on it.
+    Then the next review is scheduled from today and the health score refreshed.
+    """
+    # Lock the review: two people completing it at once must not both apply a decision.
+    locked = (
+        Review.objects.select_for_update(of=("self",))
+        .select_related("relationship", "relationship__type")
+        .get(pk=review.pk)
+    )
+    relationship = locked.relationship
+    if not may_complete(by, locked):
+        raise PermissionRefused("You may not complete this review.")
+    if not locked.is_open:
+        raise RuleViolation("review_closed", "This review is already closed.")
+    problems = _validate_completion(locked, ratings, decision, decision_note)
+    if problems:
+        raise problems[0] if len(problems) == 1 else _combine(problems)
+
+    applies = permissions.may_change_relationship(by, relationship)
+    note = decision_note.strip()
+    locked.stage_before = relationship.stage
+    if applies and decision != Review.Decision.END and relationship.stage == Stage.BUILD:
+        relationship_services.relationship_transition(
+            relationship=relationship, to_stage=Stage.REVIEW, by=by, note="Review completed."
+        )
+
+    today = _today()
+    for name in RATING_QUESTIONS:
+        setattr(locked, name, ratings[name])
+    locked.went_well = went_well.strip()
+    locked.went_badly = went_badly.strip()
+    locked.decision = decision
+    locked.decision_note = note
+    locked.status = Review.Status.COMPLETED
+    locked.completed_on = today
+    locked.completed_at = timezone.now()
+    locked.completed_by = by
+    locked.decision_applied = applies
+    _stamp(locked, by)
+    locked.save()
+
+    if applies:
+        target = {
+            Review.Decision.GROW: Stage.BUILD,
+            Review.Decision.CHANGE: Stage.PRESENT,
+            Review.Decision.END: Stage.ENDED,
+        }[Review.Decision(decision)]
+        label = Review.Decision(decision).label.split(":")[0]
+        transition_note = note if decision == Review.Decision.END else f"Review: {label}. {note}"
+        if decision == Review.Decision.END or relationship.stage == Stage.REVIEW:
+            relationship_services.relationship_transition(
+                relationship=relationship, to_stage=target, by=by, note=transition_note.strip()
+            )
+        # Otherwise (Identify/Present/Pilot, grow or change-in-Present): no move to make.
+    else:
+        _tell_manager_of_advice(locked, by)
+
+    relationship.refresh_from_db()
+    locked.stage_after = relationship.stage
+    locked.save(update_fields=["stage_after"])
+    relationship_sync_review_schedule(relationship)
+    relationship_services.relationship_refresh_health(relationship)
+    return locked
+
+
+def _tell_manager_of_advice(review: Review, by: User) -> None:
+    from notifications.services import notification_create
+
+    manager = review.relationship.manager
+    if manager is None:
+        return
+    notification_create(
+        recipient=manager,
+        kind="review_advice",
+        title=f"{by} reviewed {review.relationship}: {review.get_decision_display()}",
+        body="Their decision is advice: apply it from the relationship page if you agree.",
+        url=links.review_path(review.pk),
+    )
+
+
+# --- Health ---------------------------------------------------------------------------
+
+
+def latest_rating_facts(relationship_ids: list[int]) -> dict[int, dict]:
+    """HEALTH_FACT_PROVIDERS entry: ``latest_review_rating`` (1–5) per relationship.
+
+    It is the overall satisfaction of the latest completed review; when the stakeholder has
+    answered a feedback request too, the mean of that and their latest satisfaction mapped to
+    1–5 (0–10 → 1–5), rounded down: both sides' view of the relationship count. Two queries
+    per batch, whatever its size.
+    """
+    ratings: dict[int, int] = {}
+    for rel_id, overall in (
+        Review.objects.filter(
+            relationship_id__in=relationship_ids,
+            status=Review.Status.COMPLETED,
+            overall__isnull=False,
+        )
+        .order_by("relationship_id", "-completed_at", "-id")
+        .values_list("relationship_id", "overall")
+    ):
+        ratings.setdefault(rel_id, overall)
+    theirs: dict[int, float] = {}
+    for rel_id, satisfaction in (
+        FeedbackResponse.objects.filter(relationship_id__in=relationship_ids)
+        .order_by("relationship_id", "-submitted_at", "-id")
+        .values_list("relationship_id", "satisfaction")
+    ):
+        theirs.setdefault(rel_id, 1 + satisfaction * 0.4)
+    facts = {}
+    for rel_id in set(ratings) | set(theirs):
+        values = [v for v in (ratings.get(rel_id), theirs.get(rel_id)) if v is not None]
+        facts[rel_id] = {"latest_review_rating": max(1, min(5, int(sum(values) / len(values))))}
+    return facts
+
+
+# --- Stakeholder feedback -------------------------------------------------------------
+
+
+def feedback_link_days() -> int:
+    return int(getattr(settings, "FEEDBACK_LINK_DAYS", 14))
+
+
+@transaction.atomic
+def feedback_request_create(
+    *, relationship: Relationship, contact: Contact, by: User, message: str = ""
+) -> FeedbackRequest:
+    """Record a request; the e-mail with the link goes out from a task after commit (and the
+    hourly reminders run sends any whose task never ran, e.g. while the broker was down)."""
+    if not permissions.may_change_relationship(by, relationship):
+        raise PermissionRefused("You may not ask this stakeholder for feedback.")
+    if relationship.stage == Stage.ENDED:
+        raise RuleViolation("relationship_ended", "This relationship has ended.")
+    if contact.stakeholder_id != relationship.stakeholder_id:
+        raise RuleViolation(
+            "contact_elsewhere", f"{contact} is not a contact of this stakeholder.", "contact"
+        )
+    if not contact.email:
+        raise RuleViolation("email_required", f"{contact} has no e-mail address.", "contact")
+    request = FeedbackRequest(
+        relationship=relationship,
+        contact=contact,
+        message=message.strip(),
+        sent_by=by,
+        expires_at=timezone.now() + timedelta(days=feedback_link_days()),
+    )
+    _stamp(request, by)
+    request.save()
+    from reviews.tasks import enqueue, send_feedback_request
+
+    transaction.on_commit(lambda: enqueue(send_feedback_request, request.pk))
+    return request
+
+
+def feedback_token(request_id: int, nonce: str) -> str:
+    return signing.dumps({"r": request_id, "n": nonce}, salt=FEEDBACK_SALT, compress=True)
+
+
+def feedback_request_deliver(*, request_id: int) -> bool:
+    """Mint the one-time link and e-mail it. Safe to run twice: the row lock and ``sent_at``
+    make a second run a no-op. The mail goes out while the row is locked, so a failed send
+    rolls back and the next run tries again; nothing is stored that could rebuild the link."""
+    with transaction.atomic():
+        # Race: the task and the hourly sweep delivering the same request at once.
+        request = (
+            FeedbackRequest.objects.select_for_update(of=("self",))
+            .select_related("contact", "sent_by")
+            .filter(pk=request_id, sent_at__isnull=True)
+            .first()
+        )
+        if request is None or request.answered_at or request.expires_at <= timezone.now():
+            return False
+        nonce = secrets.token_urlsafe(16)
+        request.nonce_hash = hash_nonce(nonce)
+        request.sent_at = timezone.now()
+        request.save(update_fields=["nonce_hash", "sent_at"])
+        link = links.absolute(links.feedback_path(feedback_token(request.pk, nonce)))
+        context = {
+            "request": request,
+            "link": link,
+            "organisation": organisation_name(),
+            "expires_on": timezone.localdate(request.expires_at),
+        }
+        send_mail(
+            subject=f"{organisation_name()} would value your feedback",
+            message=render_to_string("reviews/email/feedback_request.txt", context),
+            from_email=None,
+            recipient_list=[request.contact.email],
+        )
+    return True
+
+
+def feedback_requests_send_pending(older_than_minutes: int = 5) -> int:
+    """Requests whose send task never ran (broker down): send them now."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    ids = FeedbackRequest.objects.filter(
+        sent_at__isnull=True, created_at__lte=cutoff, expires_at__gt=timezone.now()
+    ).values_list("pk", flat=True)[:500]
+    return sum(feedback_request_deliver(request_id=pk) for pk in list(ids))
+
+
+def organisation_name() -> str:
+    return getattr(settings, "ORGANISATION_NAME", "") or "Our organisation"
+
+
+class FeedbackLinkError(Exception):
+    """Why a feedback link cannot be used; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, reason: str, status: int):
+        super().__init__(reason)
+        self.reason = reason  # "invalid", "expired", "used"
+        self.status = status
+
+
+def feedback_request_from_token(token: str, *, lock: bool = False) -> FeedbackRequest:
+    """The request a link points at, or FeedbackLinkError: tampered → invalid (400),
+    past its date → expired (410), answered → used (410)."""
+    try:
+        data = signing.loads(
+            token, salt=FEEDBACK_SALT, max_age=timedelta(days=feedback_link_days())
+        )
+        request_id, nonce = int(data["r"]), str(data["n"])
+    except signing.SignatureExpired:
+        raise FeedbackLinkError("expired", 410) from None
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise FeedbackLinkError("invalid", 400) from None
+    queryset = FeedbackRequest.objects.select_related("relationship")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    request = queryset.filter(pk=request_id).first()
+    if request is None or not request.nonce_hash or request.nonce_hash != hash_nonce(nonce):
+        raise FeedbackLinkError("invalid", 400)
+    if request.answered_at is not None:
+        raise FeedbackLinkError("used", 410)
+    if request.expires_at <= timezone.now():
+        raise FeedbackLinkError("expired", 410)
+    return request
+
+
+@transaction.atomic
+def feedback_response_submit(
+    *,
+    token: str,
+    satisfaction: int,
+    responsiveness: int,
+    communication: int,
+    value: int,
+    comment: str = "",
+) -> FeedbackResponse:
+    """The stakeholder's answer (no user: the signed single-use link is the authority)."""
+    # Race: the same link submitted twice at once (double click, two tabs): the row lock
+    # serialises them and the second finds it answered (the one-to-one key backs this up).
+    request = feedback_request_from_token(token, lock=True)
+    if satisfaction not in range(0, 11):
+        raise RuleViolation("invalid_rating", "Choose from 0 to 10.", "satisfaction")
+    for name, number in (
+        ("responsiveness", responsiveness),
+        ("communication", communication),
+        ("value", value),
+    ):
+        if number not in range(1, 6):
+            raise RuleViolation("invalid_rating", "Choose from 1 to 5.", name)
+    response = FeedbackResponse.objects.create(
+        request=request,
+        relationship=request.relationship,
+        satisfaction=satisfaction,
+        responsiveness=responsiveness,
+        communication=communication,
+        value=value,
+        comment=comment.strip()[:5000],
+    )
+    request.answered_at = timezone.now()
+    request._history_user = None
+    request.save(update_fields=["answered_at"])
+    relationship_services.relationship_refresh_health(request.relationship)
+    if request.sent_by_id:
+        from notifications.services import notification_create
+
+        recipient = User.objects.filter(pk=request.sent_by_id, is_active=True).first()
+        if recipient:
+            notification_create(
+                recipient=recipient,
+                kind="feedback_received",
+                title=f"{request.contact} answered your feedback request: {satisfaction}/10",
+                body=comment.strip()[:300],
+                url=links.relationship_path(request.relationship_id),
+            )
+    return response
+
+
+def contacts_for_feedback(relationship: Relationship) -> Iterable[Contact]:
+    return Contact.objects.filter(stakeholder_id=relationship.stakeholder_id).exclude(email="")
