@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "plans",
     "reviews",
     "notifications",
+    "dashboard",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
