@@ -108,3 +108,9 @@ class ObtainTokenView(APIView):
         body = {"token": raw, "name": token.name, "scope": token.scope}
         body["expires_at"] = token.expires_at
         return Response(TokenResponseSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+ROUTES = [
+    ("users", UserViewSet, "user"),
+    ("teams", TeamViewSet, "team"),
+]
