@@ -381,7 +381,14 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Rapport --------------------------------------------------------------------------
+# `make bench` only: a query-count header on responses and a no-database floor view.
+RAPPORT_BENCH: bool = env_value("RAPPORT_BENCH", "bool", default=False)
+if RAPPORT_BENCH:
+    MIDDLEWARE.insert(0, "core.bench.QueryCountMiddleware")
+
 RAPPORT_HEALTH_BROKER_TIMEOUT = 2.0
+RAPPORT_QUIET_DAYS: int = env_value("RAPPORT_QUIET_DAYS", "int", default=60)
+RAPPORT_KEY_RELATIONSHIP_LIMIT: int = env_value("RAPPORT_KEY_RELATIONSHIP_LIMIT", "int", default=8)
 SITE_URL: str = env_value("SITE_URL", "str", default="http://127.0.0.1:8000")  # links in e-mails
 ORGANISATION_NAME: str = env_value("ORGANISATION_NAME", "str", default="Our organisation")
 

@@ -1,20 +1,23 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core import views as core_views
+from dashboard import views as dashboard_views
 
 admin.site.site_header = "Rapport administration"
 admin.site.site_title = "Rapport admin"
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", dashboard_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("search/", core_views.search, name="search"),
     path("accounts/", include("accounts.urls")),
     path("stakeholders/", include("stakeholders.urls")),
     path("relationships/", include("relationships.urls")),
     path("plans/", include("plans.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("reviews/", include("reviews.urls")),
     path("notifications/", include("notifications.urls")),
     # Public survey pages for stakeholders: the views are @login_not_required.
@@ -28,3 +31,8 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+if settings.RAPPORT_BENCH:
+    from core import bench
+
+    urlpatterns.append(path("_bench/floor", bench.floor, name="bench-floor"))

@@ -23,10 +23,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html", {})
-
-
 def search(request: HttpRequest) -> HttpResponse:
     results = search_everything(request.user, request.GET.get("q", ""))
     template = "core/search.html#results" if request.htmx else "core/search.html"

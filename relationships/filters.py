@@ -67,11 +67,18 @@ class RelationshipFilter(django_filters.FilterSet):
         queryset=RelationshipType.objects.all(), empty_label="Any"
     )
     stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any")
+    status = django_filters.ChoiceFilter(
+        label="Status",
+        choices=[("active", "Active"), ("ended", "Ended")],
+        method="filter_status",
+        empty_label="Any",
+    )
     manager = django_filters.ModelChoiceFilter(
         queryset=User.objects.filter(role__in=[Role.MANAGER, Role.ADMIN]).order_by(
             "first_name", "last_name", "username"
         ),
         empty_label="Any",
+        null_label="No manager",  # ?manager=null: the continuity gap the dashboard counts
     )
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), empty_label="Any")
     health = django_filters.ChoiceFilter(
@@ -95,7 +102,22 @@ class RelationshipFilter(django_filters.FilterSet):
 
     class Meta:
         model = Relationship
-        fields = ["q", "category", "type", "stage", "manager", "team", "health", "value_fit"]
+        fields = [
+            "q",
+            "category",
+            "type",
+            "stage",
+            "status",
+            "manager",
+            "team",
+            "health",
+            "value_fit",
+        ]
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "active":
+            return queryset.exclude(stage=Stage.ENDED)
+        return queryset.filter(stage=Stage.ENDED)
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -208,7 +208,9 @@ class Interaction(models.Model):
     class Meta:
         ordering = ["-occurred_on", "-id"]
         indexes = [
-            models.Index(fields=["relationship", "-occurred_on"], name="interaction_rel_date_idx")
+            models.Index(fields=["relationship", "-occurred_on"], name="interaction_rel_date_idx"),
+            # Adoption figures: interactions logged per user per week.
+            models.Index(fields=["created_at", "created_by"], name="interaction_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(

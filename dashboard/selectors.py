@@ -1,0 +1,830 @@
+"""Every figure of the executive dashboard and the manager's home, as plain dicts and lists.
+
+Each function takes the viewer and the resolved filters (dashboard.forms.DashboardFilters)
+and runs one aggregate query (a handful at most), whatever the number of rows: counts are
+conditional aggregates (``Count(..., filter=Q(...))``) grouped with ``.values().annotate()``,
+never Python loops over records. Every query is restricted by
+``accounts.permissions.relationship_scope`` first, so a total is always the sum of what the
+viewer may see. The page, the CSV downloads and the API endpoint call these same functions.
+
+Rules shown to users (the page prints them in <details>):
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.models import Role, User
+from plans.selectors import objective_tree
+from relationships.models import (
+    ACTIVE_STAGES,
+    HEALTH_BANDS,
+    Commitment,
+    Interaction,
+    Relationship,
+    Stage,
+    StageTransition,
+    ValueRecord,
+)
+from relationships.selectors import commitments_visible_to, relationships_visible_to
+from reviews.models import FeedbackResponse, Review
+from reviews.selectors import reviews_visible_to, with_state
+
+from .forms import DashboardFilters, _month_end, _month_start
+
+RETENTION_RULE = (
+    "Active at the start: started on or before the period's first day (or, with no start "
+    "date, created by then) and not ended by that day. Still active at the end: not ended "
+    "on or before the period's last day. Retention = still active at the end ÷ active at "
+    "the start. Relationships started during the period are left out of both numbers; one "
+    "ended on the last day counts as lost; one marked ended without an end date counts as "
+    "ended before the period."
+)
+ADOPTION_RULE = (
+    "Contact windows count back from today, using each relationship's last logged "
+    "interaction. A relationship has gone quiet when nobody has logged an interaction for "
+    "{quiet_days} days, or ever. Interactions per person count what each person logged "
+    "(by the date they logged it) in the 12 weeks ending with the period."
+)
+MAP_RULE = (
+    "One dot per stakeholder with at least one active relationship you may see (matching the "
+    "filters) and a power/interest assessment. Dot area follows the total quantitative value "
+    "recorded in {unit}; its colour, the average health of those relationships. Only the "
+    "{limit} most valuable stakeholders are drawn; each cell also counts the rest."
+)
+
+HEALTH_BUCKETS = [(low, low + 9 if low < 90 else 100) for low in range(0, 100, 10)]
+MAP_DOT_LIMIT = 300
+TREND_MONTHS = 12
+WEEKS = 12
+ZERO = Decimal("0")
+
+
+def quiet_days() -> int:
+    return int(getattr(settings, "RAPPORT_QUIET_DAYS", 60))
+
+
+def key_relationship_limit() -> int:
+    return int(getattr(settings, "RAPPORT_KEY_RELATIONSHIP_LIMIT", 8))
+
+
+def band_of(score: float | None) -> str:
+    if score is None:
+        return ""
+    for band, (low, high) in HEALTH_BANDS.items():
+        if low <= round(score) <= high:
+            return band
+    return "poor"
+
+
+def _scope(user, filters: DashboardFilters, prefix: str = "") -> Q:
+    """What the viewer may see, narrowed by the team/category/type filters."""
+    q = permissions.relationship_scope(user, prefix=prefix)
+    if filters.team is not None:
+        q &= Q(**{f"{prefix}team_id": filters.team.pk})
+    if filters.category is not None:
+        q &= Q(**{f"{prefix}stakeholder__category_id": filters.category.pk})
+    if filters.type is not None:
+        q &= Q(**{f"{prefix}type_id": filters.type.pk})
+    return q
+
+
+def relationships_in_scope(user, filters: DashboardFilters) -> QuerySet[Relationship]:
+    return Relationship.objects.filter(_scope(user, filters)).order_by()
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the site's time zone (for datetime columns)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _percent(part: int | None, whole: int | None) -> float | None:
+    return round(100 * (part or 0) / whole, 1) if whole else None
+
+
+def _round(value, digits: int = 1) -> float | None:
+    return round(float(value), digits) if value is not None else None
+
+
+ACTIVE = Q(stage__in=ACTIVE_STAGES)
+
+
+def _not_ended_by(day: date) -> Q:
+    # A relationship marked ended without a date is treated as ended long ago.
+    return Q(ended_on__gt=day) | (Q(ended_on__isnull=True) & ~Q(stage=Stage.ENDED))
+
+
+# --- Portfolio: one aggregate over the relationships ----------------------------------
+
+
+def portfolio(user, filters: DashboardFilters) -> dict:
+    """Active count, stage funnel, health average and distribution, retention, ends, quiet,
+    contact windows and continuity counts: one aggregate query."""
+    today, start, end = filters.today, filters.start, filters.end
+    quiet_cutoff = today - timedelta(days=quiet_days())
+    existed_at_start = Q(started_on__lte=start) | Q(
+        started_on__isnull=True, created_at__lt=_day_start(start + timedelta(days=1))
+    )
+    active_at_start = existed_at_start & _not_ended_by(start)
+    aggregates = {
+        "active": Count("id", filter=ACTIVE),
+        "health_average": Avg("health_score", filter=ACTIVE),
+        "at_start": Count("id", filter=active_at_start),
+        "retained": Count("id", filter=active_at_start & _not_ended_by(end)),
+        "ended_in_period": Count("id", filter=Q(ended_on__gte=start, ended_on__lte=end)),
+        "quiet": Count(
+            "id",
+            filter=ACTIVE
+            & (Q(last_interaction_on__isnull=True) | Q(last_interaction_on__lt=quiet_cutoff)),
+        ),
+        "contacted_30": Count(
+            "id", filter=ACTIVE & Q(last_interaction_on__gte=today - timedelta(days=30))
+        ),
+        "contacted_90": Count(
+            "id", filter=ACTIVE & Q(last_interaction_on__gte=today - timedelta(days=90))
+        ),
+        "no_manager": Count("id", filter=ACTIVE & Q(manager__isnull=True)),
+        "key_active": Count("id", filter=ACTIVE & Q(is_key=True)),
+    }
+    for stage in Stage.values:
+        aggregates[f"stage_{stage}"] = Count("id", filter=Q(stage=stage))
+    for low, high in HEALTH_BUCKETS:
+        aggregates[f"health_{low}"] = Count(
+            "id", filter=ACTIVE & Q(health_score__gte=low, health_score__lte=high)
+        )
+    row = relationships_in_scope(user, filters).aggregate(**aggregates)
+    active = row["active"]
+    labels = dict(Stage.choices)
+    return {
+        "active": active,
+        "stages": [
+            {"stage": stage, "label": labels[stage], "count": row[f"stage_{stage}"]}
+            for stage in Stage.values
+        ],
+        "health": {
+            "average": _round(row["health_average"]),
+            "band": band_of(row["health_average"]),
+            "buckets": [
+                {
+                    "low": low,
+                    "high": high,
+                    "band": band_of(low),
+                    "count": row[f"health_{low}"],
+                }
+                for low, high in HEALTH_BUCKETS
+            ],
+            "bands": {
+                band: sum(row[f"health_{low}"] for low, _ in HEALTH_BUCKETS if band_of(low) == band)
+                for band in HEALTH_BANDS
+            },
+        },
+        "retention": {
+            "active_at_start": row["at_start"],
+            "still_active_at_end": row["retained"],
+            "rate": _percent(row["retained"], row["at_start"]),
+        },
+        "ended_in_period": row["ended_in_period"],
+        "quiet": {"count": row["quiet"], "days": quiet_days()},
+        "contact": {
+            "last_30_days": row["contacted_30"],
+            "last_90_days": row["contacted_90"],
+            "share_30": _percent(row["contacted_30"], active),
+            "share_90": _percent(row["contacted_90"], active),
+        },
+        "no_manager": row["no_manager"],
+        "key_active": row["key_active"],
+    }
+
+
+def ended_relationships(user, filters: DashboardFilters, limit: int = 25) -> dict:
+    """Relationships ended in the period with the recorded reason, newest first."""
+    rows = list(
+        relationships_in_scope(user, filters)
+        .filter(ended_on__gte=filters.start, ended_on__lte=filters.end)
+        .order_by("-ended_on", "-id")
+        .values("id", "stakeholder__name", "team__name", "ended_on", "end_reason")[:limit]
+    )
+    return {
+        "limit": limit,
+        "rows": [
+            {
+                "id": r["id"],
+                "stakeholder": r["stakeholder__name"],
+                "team": r["team__name"] or "",
+                "ended_on": r["ended_on"],
+                "reason": r["end_reason"],
+            }
+            for r in rows
+        ],
+    }
+
+
+def unmanaged_relationships(user, filters: DashboardFilters, limit: int = 10) -> list[dict]:
+    """Active relationships nobody manages (a continuity risk), lowest health first."""
+    return [
+        {"id": r["id"], "stakeholder": r["stakeholder__name"], "health": r["health_score"]}
+        for r in relationships_in_scope(user, filters)
+        .filter(ACTIVE, manager__isnull=True)
+        .order_by("health_score", "stakeholder__name", "id")
+        .values("id", "stakeholder__name", "health_score")[:limit]
+    ]
+
+
+# --- Reviews, adoption, continuity ----------------------------------------------------
+
+
+def review_figures(user, filters: DashboardFilters) -> dict:
+    """Open reviews overdue and due this month (reviews.selectors' due/overdue rule)."""
+    today = filters.today
+    reviews = with_state(
+        reviews_visible_to(user).filter(_scope(user, filters, "relationship__")), today
+    ).filter(status=Review.Status.SCHEDULED)
+    row = reviews.aggregate(
+        overdue=Count("id", filter=Q(state="overdue")),
+        due_this_month=Count("id", filter=Q(due_on__gte=today, due_on__lte=_month_end(today))),
+        overdue_relationships=Count(
+            "relationship",
+            distinct=True,
+            filter=Q(state="overdue", relationship__stage__in=ACTIVE_STAGES),
+        ),
+    )
+    return row
+
+
+def adoption_by_team(user, filters: DashboardFilters) -> list[dict]:
+    """Per team: active relationships, share contacted in the last 30 and 90 days, quiet."""
+    today = filters.today
+    quiet_cutoff = today - timedelta(days=quiet_days())
+    rows = (
+        relationships_in_scope(user, filters)
+        .filter(ACTIVE)
+        .values("team_id", "team__name")
+        .annotate(
+            active=Count("id"),
+            contacted_30=Count("id", filter=Q(last_interaction_on__gte=today - timedelta(30))),
+            contacted_90=Count("id", filter=Q(last_interaction_on__gte=today - timedelta(90))),
+            quiet=Count(
+                "id",
+                filter=Q(last_interaction_on__isnull=True)
+                | Q(last_interaction_on__lt=quiet_cutoff),
+            ),
+        )
+        .order_by(F("team__name").asc(nulls_last=True))
+    )
+    return [
+        {
+            "team_id": r["team_id"],
+            "team": r["team__name"] or "No team",
+            "active": r["active"],
+            "contacted_30": r["contacted_30"],
+            "contacted_90": r["contacted_90"],
+            "share_30": _percent(r["contacted_30"], r["active"]),
+            "share_90": _percent(r["contacted_90"], r["active"]),
+            "quiet": r["quiet"],
+        }
+        for r in rows
+    ]
+
+
+def interactions_per_week(user, filters: DashboardFilters, max_people: int = 40) -> dict:
+    """Interactions each person logged per week over the 12 weeks ending with the period
+    (or today, if the period ends later): one grouped query."""
+    last_day = min(filters.end, filters.today)
+    first_week = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=WEEKS - 1)
+    weeks = [first_week + timedelta(weeks=i) for i in range(WEEKS)]
+    rows = (
+        Interaction.objects.filter(
+            _scope(user, filters, "relationship__"),
+            created_at__gte=_day_start(first_week),
+            created_at__lt=_day_start(last_day + timedelta(days=1)),
+        )
+        .annotate(week=TruncWeek("created_at"))
+        .values("week", "created_by_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    people: dict = {}
+    for r in rows:  # at most people × 12 grouped rows, not interactions
+        person = people.setdefault(r["created_by_id"], {"user_id": r["created_by_id"], "weeks": {}})
+        week = r["week"]
+        week = timezone.localdate(week) if isinstance(week, datetime) else week
+        person["weeks"][week] = person["weeks"].get(week, 0) + r["n"]
+    # Names in a second, small query: joining users into the big grouping costs more.
+    names = {
+        u.pk: str(u) for u in User.objects.filter(pk__in=[pk for pk in people if pk is not None])
+    }
+    for pk, person in people.items():
+        person["name"] = names.get(pk, "Unknown")
+    result = []
+    for person in people.values():
+        counts = [person["weeks"].get(week, 0) for week in weeks]
+        result.append(
+            {
+                "user_id": person["user_id"],
+                "name": person["name"],
+                "counts": counts,
+                "total": sum(counts),
+                "per_week": round(sum(counts) / WEEKS, 1),
+            }
+        )
+    result.sort(key=lambda p: (-p["total"], p["name"]))
+    return {
+        "weeks": weeks,
+        "people": result[:max_people],
+        "more_people": max(0, len(result) - max_people),
+        "max": max((max(p["counts"]) for p in result), default=0),
+    }
+
+
+def key_relationship_load(user, filters: DashboardFilters) -> dict:
+    """Managers carrying more active key relationships than the configured limit."""
+    limit = key_relationship_limit()
+    rows = (
+        relationships_in_scope(user, filters)
+        .filter(ACTIVE, is_key=True, manager__isnull=False)
+        .values("manager_id", "manager__username", "manager__first_name", "manager__last_name")
+        .annotate(key_relationships=Count("id"))
+        .filter(key_relationships__gt=limit)
+        .order_by("-key_relationships", "manager__username")
+    )
+    return {
+        "limit": limit,
+        "managers": [
+            {
+                "manager_id": r["manager_id"],
+                "name": f"{r['manager__first_name']} {r['manager__last_name']}".strip()
+                or r["manager__username"],
+                "key_relationships": r["key_relationships"],
+            }
+            for r in rows
+        ],
+    }
+
+
+# --- Value ----------------------------------------------------------------------------
+
+
+def value_summary(user, filters: DashboardFilters) -> dict:
+    """Value this period vs the previous one: quantitative kinds summed per unit, qualitative
+    records counted. One grouped query."""
+    current = Q(recorded_on__gte=filters.start, recorded_on__lte=filters.end)
+    previous = Q(recorded_on__gte=filters.previous_start, recorded_on__lte=filters.previous_end)
+    rows = (
+        ValueRecord.objects.filter(
+            _scope(user, filters, "relationship__"),
+            recorded_on__gte=filters.previous_start,
+            recorded_on__lte=filters.end,
+        )
+        .values("kind", "unit")
+        .annotate(
+            current=Sum("amount", filter=current),
+            previous=Sum("amount", filter=previous),
+            current_records=Count("id", filter=current),
+            previous_records=Count("id", filter=previous),
+        )
+        .order_by("kind", "unit")
+    )
+    labels = dict(ValueRecord.Kind.choices)
+    kinds, units, qualitative = [], {}, {"current": 0, "previous": 0}
+    for r in rows:  # one row per kind and unit
+        if r["kind"] == ValueRecord.Kind.QUALITATIVE:
+            qualitative["current"] += r["current_records"]
+            qualitative["previous"] += r["previous_records"]
+            continue
+        unit = r["unit"] or "(no unit)"
+        entry = {
+            "kind": r["kind"],
+            "kind_label": labels.get(r["kind"], r["kind"]),
+            "unit": unit,
+            "current": r["current"] or ZERO,
+            "previous": r["previous"] or ZERO,
+            "current_records": r["current_records"],
+            "previous_records": r["previous_records"],
+        }
+        kinds.append(entry)
+        total = units.setdefault(
+            unit, {"unit": unit, "current": ZERO, "previous": ZERO, "records": 0}
+        )
+        total["current"] += entry["current"]
+        total["previous"] += entry["previous"]
+        total["records"] += entry["current_records"] + entry["previous_records"]
+    for total in units.values():
+        total["change"] = (
+            _round(100 * (total["current"] - total["previous"]) / total["previous"])
+            if total["previous"]
+            else None
+        )
+    by_unit = sorted(units.values(), key=lambda u: (-u["records"], u["unit"]))
+    return {
+        "kinds": kinds,
+        "units": by_unit,
+        "qualitative": qualitative,
+        "main_unit": by_unit[0]["unit"] if by_unit else "",
+    }
+
+
+def _trend_months(filters: DashboardFilters) -> list[date]:
+    last = _month_start(filters.end)
+    months = [last]
+    while len(months) < TREND_MONTHS:
+        months.append(_month_start(months[-1] - timedelta(days=1)))
+    return list(reversed(months))
+
+
+def value_trend(user, filters: DashboardFilters, max_units: int = 3) -> dict:
+    """Quantitative value per month and unit over the 12 months ending with the period."""
+    months = _trend_months(filters)
+    rows = (
+        ValueRecord.objects.filter(
+            _scope(user, filters, "relationship__"),
+            recorded_on__gte=months[0],
+            recorded_on__lte=_month_end(months[-1]),
+        )
+        .exclude(kind=ValueRecord.Kind.QUALITATIVE)
+        .annotate(month=TruncMonth("recorded_on"))
+        .values("month", "unit")
+        .annotate(total=Sum("amount"), records=Count("id"))
+        .order_by()
+    )
+    units: dict[str, dict] = {}
+    for r in rows:
+        unit = r["unit"] or "(no unit)"
+        entry = units.setdefault(unit, {"unit": unit, "records": 0, "months": {}})
+        entry["records"] += r["records"]
+        month = r["month"]
+        month = month.date() if isinstance(month, datetime) else month
+        entry["months"][month] = entry["months"].get(month, ZERO) + (r["total"] or ZERO)
+    series = sorted(units.values(), key=lambda u: (-u["records"], u["unit"]))
+    return {
+        "months": months,
+        "series": [
+            {"unit": s["unit"], "values": [s["months"].get(m, ZERO) for m in months]}
+            for s in series[:max_units]
+        ],
+        "more_units": [s["unit"] for s in series[max_units:]],
+    }
+
+
+# --- Satisfaction ---------------------------------------------------------------------
+
+
+def _on_five(feedback_average: float | None) -> float | None:
+    # FeedbackResponse.satisfaction_on_five: 0–10 mapped onto the review's 1–5 scale.
+    return None if feedback_average is None else 1 + feedback_average * 0.4
+
+
+def satisfaction(user, filters: DashboardFilters) -> dict:
+    """Stakeholder feedback (0–10) and completed reviews' overall rating (1–5) in the period,
+    and both combined on the 1–5 scale, weighted by the number of answers. Two queries."""
+    feedback = FeedbackResponse.objects.filter(
+        _scope(user, filters, "relationship__"),
+        submitted_at__gte=_day_start(filters.start),
+        submitted_at__lt=_day_start(filters.end + timedelta(days=1)),
+    ).aggregate(
+        responses=Count("id"),
+        average=Avg("satisfaction"),
+        promoters=Count("id", filter=Q(satisfaction__gte=9)),
+        detractors=Count("id", filter=Q(satisfaction__lte=6)),
+    )
+    reviews = Review.objects.filter(
+        _scope(user, filters, "relationship__"),
+        status=Review.Status.COMPLETED,
+        completed_on__gte=filters.start,
+        completed_on__lte=filters.end,
+        overall__isnull=False,
+    ).aggregate(reviews=Count("id"), average=Avg("overall"))
+    responses, reviewed = feedback["responses"], reviews["reviews"]
+    combined = None
+    if responses or reviewed:
+        total = (_on_five(feedback["average"]) or 0) * responses + (
+            float(reviews["average"] or 0) * reviewed
+        )
+        combined = round(total / (responses + reviewed), 2)
+    return {
+        "feedback_responses": responses,
+        "feedback_average": _round(feedback["average"]),
+        "net_score": round(100 * (feedback["promoters"] - feedback["detractors"]) / responses)
+        if responses
+        else None,
+        "reviews": reviewed,
+        "review_average": _round(reviews["average"]),
+        "combined_on_five": combined,
+    }
+
+
+def satisfaction_trend(user, filters: DashboardFilters) -> dict:
+    """Monthly averages over the 12 months ending with the period: two grouped queries."""
+    months = _trend_months(filters)
+    since, until = months[0], _month_end(months[-1])
+    feedback = (
+        FeedbackResponse.objects.filter(
+            _scope(user, filters, "relationship__"),
+            submitted_at__gte=_day_start(since),
+            submitted_at__lt=_day_start(until + timedelta(days=1)),
+        )
+        .annotate(month=TruncMonth("submitted_at"))
+        .values("month")
+        .annotate(average=Avg("satisfaction"), n=Count("id"))
+        .order_by()
+    )
+    reviews = (
+        Review.objects.filter(
+            _scope(user, filters, "relationship__"),
+            status=Review.Status.COMPLETED,
+            completed_on__gte=since,
+            completed_on__lte=until,
+            overall__isnull=False,
+        )
+        .annotate(month=TruncMonth("completed_on"))
+        .values("month")
+        .annotate(average=Avg("overall"), n=Count("id"))
+        .order_by()
+    )
+
+    def by_month(rows) -> dict:
+        result = {}
+        for r in rows:
+            month = r["month"]
+            month = timezone.localdate(month) if isinstance(month, datetime) else month
+            result[month.replace(day=1)] = (float(r["average"]), r["n"])
+        return result
+
+    fb, rv = by_month(feedback), by_month(reviews)
+    points = []
+    for month in months:
+        f_avg, f_n = fb.get(month, (None, 0))
+        r_avg, r_n = rv.get(month, (None, 0))
+        combined = None
+        if f_n or r_n:
+            combined = round(((_on_five(f_avg) or 0) * f_n + (r_avg or 0) * r_n) / (f_n + r_n), 2)
+        points.append(
+            {
+                "month": month,
+                "feedback_average": _round(f_avg),
+                "feedback_responses": f_n,
+                "review_average": _round(r_avg),
+                "reviews": r_n,
+                "combined_on_five": combined,
+            }
+        )
+    return {"months": months, "points": points}
+
+
+# --- Stakeholder map ------------------------------------------------------------------
+
+
+def stakeholder_map(user, filters: DashboardFilters, unit: str, limit: int = MAP_DOT_LIMIT):
+    """Power × interest (1–5 each): the ``limit`` most valuable stakeholders as dots, and
+    per-cell counts of all of them. Two grouped queries."""
+    base = relationships_in_scope(user, filters).filter(
+        ACTIVE, stakeholder__power__isnull=False, stakeholder__interest__isnull=False
+    )
+    value = (
+        ValueRecord.objects.filter(relationship=OuterRef("pk"), unit=unit)
+        .exclude(kind=ValueRecord.Kind.QUALITATIVE)
+        .order_by()
+        .values("relationship")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=16, decimal_places=2)
+    dots = list(
+        base.annotate(rel_value=Coalesce(Subquery(value, output_field=money), Value(ZERO)))
+        .values(
+            "stakeholder_id",
+            "stakeholder__name",
+            "stakeholder__power",
+            "stakeholder__interest",
+        )
+        .annotate(
+            value=Sum("rel_value", output_field=money),
+            health=Avg("health_score"),
+            relationships=Count("id"),
+        )
+        .order_by("-value", "stakeholder__name", "stakeholder_id")[:limit]
+    )
+    cells = (
+        base.values("stakeholder__power", "stakeholder__interest")
+        .annotate(stakeholders=Count("stakeholder_id", distinct=True), health=Avg("health_score"))
+        .order_by()
+    )
+    drawn: dict[tuple[int, int], int] = {}
+    for d in dots:
+        key = (d["stakeholder__power"], d["stakeholder__interest"])
+        drawn[key] = drawn.get(key, 0) + 1
+    cell_rows = []
+    for c in cells:
+        key = (c["stakeholder__power"], c["stakeholder__interest"])
+        cell_rows.append(
+            {
+                "power": key[0],
+                "interest": key[1],
+                "stakeholders": c["stakeholders"],
+                "not_drawn": c["stakeholders"] - drawn.get(key, 0),
+                "health": _round(c["health"]),
+            }
+        )
+    cell_rows.sort(key=lambda c: (-c["power"], c["interest"]))
+    return {
+        "unit": unit,
+        "limit": limit,
+        "dots": [
+            {
+                "stakeholder_id": d["stakeholder_id"],
+                "name": d["stakeholder__name"],
+                "power": d["stakeholder__power"],
+                "interest": d["stakeholder__interest"],
+                "value": d["value"] or ZERO,
+                "health": _round(d["health"]),
+                "band": band_of(d["health"]),
+                "relationships": d["relationships"],
+            }
+            for d in dots
+        ],
+        "cells": cell_rows,
+        "stakeholders": sum(c["stakeholders"] for c in cell_rows),
+        "not_drawn": sum(c["not_drawn"] for c in cell_rows),
+    }
+
+
+# --- Objective cascade ----------------------------------------------------------------
+
+
+def objective_cascade(user, filters: DashboardFilters, depth: int = 1, limit: int = 30):
+    """The top levels of the objective cascade with rolled-up progress (plans.selectors:
+    one query). Objectives are organisation-wide, so the filters do not narrow them."""
+    tree = objective_tree()
+    rows = []
+    stack = list(reversed(tree.roots))
+    while stack and len(rows) < limit:
+        node = stack.pop()
+        rows.append(
+            {
+                "id": node.pk,
+                "title": node.title,
+                "level": node.level.name,
+                "depth": node.depth,
+                "status": node.status,
+                "progress": round(node.progress, 1),
+            }
+        )
+        if node.depth < depth:
+            stack.extend(reversed(node.child_nodes))
+    return {"rows": rows, "total": len(tree.by_pk)}
+
+
+# --- The whole page -------------------------------------------------------------------
+
+
+# Figures whose query reads the whole interaction table or every stakeholder: the page loads
+# them after it has answered (HTMX), the print view and the API compute them inline.
+DEFERRED = frozenset({"weekly", "map"})
+
+
+def dashboard_figures(user, filters: DashboardFilters, skip: frozenset = frozenset()) -> dict:
+    """Every figure of the executive dashboard (but ``skip``), in a fixed number of queries."""
+    value = value_summary(user, filters)
+    figures = {
+        "filters": {
+            "start": filters.start,
+            "end": filters.end,
+            "previous_start": filters.previous_start,
+            "previous_end": filters.previous_end,
+            "period": filters.period,
+            "team": filters.team.pk if filters.team else None,
+            "category": filters.category.pk if filters.category else None,
+            "type": filters.type.pk if filters.type else None,
+        },
+        "value": value,
+    }
+    parts = {
+        "portfolio": lambda: portfolio(user, filters),
+        "ended": lambda: ended_relationships(user, filters),
+        "unmanaged": lambda: unmanaged_relationships(user, filters),
+        "reviews": lambda: review_figures(user, filters),
+        "adoption": lambda: adoption_by_team(user, filters),
+        "weekly": lambda: interactions_per_week(user, filters),
+        "key_load": lambda: key_relationship_load(user, filters),
+        "value_trend": lambda: value_trend(user, filters),
+        "satisfaction": lambda: satisfaction(user, filters),
+        "satisfaction_trend": lambda: satisfaction_trend(user, filters),
+        "map": lambda: stakeholder_map(user, filters, value["main_unit"]),
+        "cascade": lambda: objective_cascade(user, filters),
+    }
+    for name, compute in parts.items():
+        if name not in skip:
+            figures[name] = compute()
+    return figures
+
+
+# --- The manager's home ---------------------------------------------------------------
+
+
+def _my_relationships(user, prefix: str = "") -> Q:
+    """Whose relationships "mine" means: contributors work on their teams' relationships;
+    everyone else on those they manage."""
+    if user.role == Role.CONTRIBUTOR:
+        return Q(**{f"{prefix}team_id__in": permissions.team_ids(user)})
+    return Q(**{f"{prefix}manager_id": user.pk})
+
+
+def home_overview(user, today: date, lookahead_days: int = 14, limit: int = 50) -> dict:
+    """The start of a manager's day, in a fixed number of queries."""
+    mine = _my_relationships(user)
+    mine_via = _my_relationships(user, prefix="relationship__")
+    asked = Review.reviewers.through.objects.filter(user_id=user.pk).values("review_id")
+    reviews = with_state(reviews_visible_to(user).filter(mine_via | Q(pk__in=asked)), today).filter(
+        status=Review.Status.SCHEDULED, due_on__lte=today + timedelta(days=lookahead_days)
+    )
+    reviews = list(reviews.order_by("due_on", "id"))
+
+    commitments = list(
+        commitments_visible_to(user)
+        .filter(Q(owner_id=user.pk) | mine_via, status=Commitment.Status.OPEN)
+        .annotate(
+            overdue_first=Case(
+                When(due_on__lt=today, then=Value(0)),
+                When(due_on__isnull=True, then=Value(2)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("overdue_first", "due_on", "id")[:limit]
+    )
+    for commitment in commitments:
+        commitment.overdue = commitment.is_overdue(today)
+
+    quiet_cutoff = today - timedelta(days=quiet_days())
+    relationships_qs = relationships_visible_to(user).filter(mine, ACTIVE)
+    relationships = list(
+        relationships_qs.annotate(
+            quiet=Case(
+                When(last_interaction_on__isnull=True, then=Value(True)),
+                When(last_interaction_on__lt=quiet_cutoff, then=Value(True)),
+                default=Value(False),
+            ),
+        ).order_by("health_score", "stakeholder__name", "id")[:limit]
+    )
+    totals = relationships_qs.order_by().aggregate(
+        total=Count("id"),
+        quiet=Count(
+            "id",
+            filter=Q(last_interaction_on__isnull=True) | Q(last_interaction_on__lt=quiet_cutoff),
+        ),
+    )
+
+    # Recent activity: the latest interactions and stage changes across my relationships.
+    activity_limit = 15
+    interactions = list(
+        Interaction.objects.filter(mine_via, permissions.relationship_scope(user, "relationship__"))
+        .select_related("relationship__stakeholder", "created_by")
+        .order_by("-created_at", "-id")[:activity_limit]
+    )
+    transitions = list(
+        StageTransition.objects.filter(
+            mine_via, permissions.relationship_scope(user, "relationship__")
+        )
+        .select_related("relationship__stakeholder", "by")
+        .order_by("-at", "-id")[:activity_limit]
+    )
+    activity = [
+        {"kind": "interaction", "at": i.created_at, "item": i, "relationship": i.relationship}
+        for i in interactions
+    ] + [
+        {"kind": "transition", "at": t.at, "item": t, "relationship": t.relationship}
+        for t in transitions
+    ]
+    activity.sort(key=lambda a: a["at"], reverse=True)
+    return {
+        "overdue_reviews": [r for r in reviews if r.state == "overdue"],
+        "due_reviews": [r for r in reviews if r.state != "overdue"],
+        "lookahead_days": lookahead_days,
+        "commitments": commitments,
+        "relationships": relationships,
+        "relationship_total": totals["total"],
+        "quiet_total": totals["quiet"],
+        "quiet_days": quiet_days(),
+        "activity": activity[:activity_limit],
+        "limit": limit,
+    }
