@@ -16,173 +16,25 @@ The figures are reported, not asserted: the normal suite pins the query counts.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import re
-import socket
 import statistics
-import subprocess
-import sys
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-PYTHON = sys.executable
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/rapport_bench"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/7"
-PASSWORD = "rapport-demo-2026"
-
-
-def server_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
-    env.update(
-        {
-            "DEBUG": "False",
-            "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "CSRF_TRUSTED_ORIGINS": f"https://127.0.0.1:{port}",
-            "SECURE_SSL_REDIRECT": "False",  # plain HTTP on loopback; the client says https
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "CONN_MAX_AGE": "600",
-            "RAPPORT_BENCH": "True",
-            "LOG_LEVEL": "WARNING",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": os.environ.get("BENCH_WORKERS", "2"),
-            "GUNICORN_THREADS": "1",
-            # One client measures latency; throttling is for the load test, not here.
-            "API_THROTTLE_USER": "100000/min",
-            "API_THROTTLE_ANON": "100000/min",
-        }
-    )
-    return env
-
-
-def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        text=True,
-        capture_output=capture,
-    )
-    return result.stdout if capture else ""
-
-
-def prepare(env: dict[str, str]) -> dict:
-    manage(env, "migrate", "--noinput", "-v0")
-    count = int(
-        manage(
-            env,
-            "shell",
-            "-c",
-            "from relationships.models import Relationship; print(Relationship.objects.count())",
-            capture=True,
-        )
-        .strip()
-        .splitlines()[-1]
-    )
-    seed_seconds = None
-    if count < 30_000:
-        print("bench: loading the large dataset (seed_demo --scale large) …", flush=True)
-        started = time.perf_counter()
-        manage(env, "seed_demo", "--scale", "large")
-        seed_seconds = round(time.perf_counter() - started, 1)
-        print(f"bench: loaded in {seed_seconds} s", flush=True)
-    manage(env, "collectstatic", "--noinput", "-v0")
-    return {"seed_seconds": seed_seconds}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(env: dict[str, str]) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--config", "config/gunicorn.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    host, port = env["GUNICORN_BIND"].split(":")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection(host, int(port), timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.terminate()
-    raise SystemExit("bench: gunicorn did not become healthy within 60 s")
-
-
-class Client:
-    """A keep-alive HTTP client that signs in like a browser (CSRF, session cookie)."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def _headers(self, extra: dict | None = None) -> dict[str, str]:
-        headers = {
-            "Host": f"127.0.0.1:{self.port}",
-            # Behind a TLS proxy in production; secure cookies and CSRF checks stay on.
-            "X-Forwarded-Proto": "https",
-            "Accept": "text/html,application/json",
-        }
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        headers.update(extra or {})
-        return headers
-
-    def request(self, method: str, path: str, body: str | None = None, headers=None):
-        for attempt in range(2):
-            try:
-                started = time.perf_counter()
-                self.connection.request(method, path, body=body, headers=self._headers(headers))
-                response = self.connection.getresponse()
-                content = response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                break
-            except (http.client.HTTPException, OSError):
-                if attempt:
-                    raise
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
-        return response, content, elapsed
-
-    def sign_in(self, username: str) -> None:
-        _, page, _ = self.request("GET", "/accounts/login/")
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
-        origin = f"https://127.0.0.1:{self.port}"
-        body = urlencode({"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD})
-        response, _, _ = self.request(
-            "POST",
-            "/accounts/login/",
-            body=body,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Origin": origin,
-                "Referer": f"{origin}/accounts/login/",
-            },
-        )
-        if response.status != 302 or "sessionid" not in self.cookies:
-            raise SystemExit(f"bench: could not sign in as {username} ({response.status})")
+from common import (
+    DEFAULT_DB,
+    DEFAULT_REDIS,
+    RESULTS,
+    ROOT,
+    Client,
+    free_port,
+    manage,
+    prepare,
+    server_env,
+    start_gunicorn,
+)
 
 
 @dataclass
@@ -236,23 +88,24 @@ print(json.dumps({"relationship": busiest, "plan": plan, "team": team}))
 
 
 def time_reminder_scan(env: dict[str, str], runs: int = 3) -> list[Result]:
-    """The scan (and the whole hourly run) on the full dataset, rolled back each time."""
+    """The reminder scan on the full dataset (rolled back each time), then the whole hourly
+    run: the first one catches up on everything owed, later ones find the steady state."""
     script = f"""
-import json, statistics, time
+import json, time
 from django.db import transaction
 from reviews import reminders
-out = {{}}
-steps = (("reminder scan", reminders.reminders_scan),
-         ("reminder run (all steps)", reminders.reminders_run))
-for name, call in steps:
-    timings = []
-    for _ in range({runs}):
-        with transaction.atomic():
-            started = time.perf_counter()
-            call()
-            timings.append((time.perf_counter() - started) * 1000)
-            transaction.set_rollback(True)
-    out[name] = timings
+from reviews.models import Reminder
+out = {{"reminder scan": []}}
+for _ in range({runs}):
+    with transaction.atomic():
+        started = time.perf_counter()
+        reminders.reminders_scan()
+        out["reminder scan"].append((time.perf_counter() - started) * 1000)
+        transaction.set_rollback(True)
+label = "hourly run, steady state" if Reminder.objects.exists() else "hourly run, first (catch-up)"
+started = time.perf_counter()
+summary = reminders.reminders_run()
+out[label + f" {{summary}}"] = [(time.perf_counter() - started) * 1000]
 print(json.dumps(out))
 """
     data = json.loads(manage(env, "shell", "-c", script, capture=True).strip().splitlines()[-1])
@@ -296,20 +149,21 @@ def page_plan(ids: dict) -> list[tuple[str, str, str]]:
     ]  # fmt: skip
 
 
-def print_table(results: list[Result]) -> None:
-    header = (
-        f"{'page':<40} {'user':<10} {'n':>4} {'median':>9} {'p95':>9} {'SQL':>5} "
-        f"{'×floor':>7}  status"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        queries = "-" if r.queries is None else str(r.queries)
-        ratio = "-" if r.ratio_to_floor is None else f"{r.ratio_to_floor:.1f}"
-        print(
-            f"{r.name:<40} {r.as_user:<10} {r.requests:>4} {r.median_ms:>7.1f}ms "
-            f"{r.p95_ms:>7.1f}ms {queries:>5} {ratio:>7}  {r.status or ''}"
+def print_row(r: Result, header: bool = False) -> None:
+    if header:
+        title = (
+            f"{'page':<40} {'user':<10} {'n':>4} {'median':>9} {'p95':>9} {'SQL':>5} "
+            f"{'×floor':>7}  status"
         )
+        print(title)
+        print("-" * len(title))
+    queries = "-" if r.queries is None else str(r.queries)
+    ratio = "-" if r.ratio_to_floor is None else f"{r.ratio_to_floor:.1f}"
+    print(
+        f"{r.name:<40} {r.as_user:<10} {r.requests:>4} {r.median_ms:>7.1f}ms "
+        f"{r.p95_ms:>7.1f}ms {queries:>5} {ratio:>7}  {r.status or ''}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -331,23 +185,26 @@ def main() -> None:
         floor = measure(
             anonymous, "floor (no database)", "/_bench/floor", "-", args.requests, args.warmup
         )
+        floor.ratio_to_floor = 1.0
         clients = {name: Client(port) for name in ("manager", "executive")}
         for username, client in clients.items():
             client.sign_in(username)
         results = [floor]
+        print_row(floor, header=True)
         for name, path, user in page_plan(ids):
             if args.only and args.only not in name:
                 continue
-            results.append(measure(clients[user], name, path, user, args.requests, args.warmup))
+            result = measure(clients[user], name, path, user, args.requests, args.warmup)
+            result.ratio_to_floor = result.median_ms / floor.median_ms
+            results.append(result)
+            print_row(result)
     finally:
         server.terminate()
         server.wait(timeout=30)
     if not args.only or "reminder" in args.only:
-        results += time_reminder_scan(env)
-    for result in results:
-        if result.path.startswith("/"):
-            result.ratio_to_floor = result.median_ms / floor.median_ms
-    print_table(results)
+        for result in time_reminder_scan(env):
+            results.append(result)
+            print_row(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     output = RESULTS / f"bench-{stamp}.json"

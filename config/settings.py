@@ -219,6 +219,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "relationships.tasks.refresh_health",
         "schedule": crontab(hour=2, minute=15),
     },
+    "webhooks-retry-stalled": {
+        "task": "webhooks.tasks.retry_stalled",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
     "clear-expired-sessions": {
         "task": "core.tasks.clear_expired_sessions",
         "schedule": timedelta(hours=6),
@@ -399,4 +404,13 @@ REMINDER_DIGEST_HOUR: int = env_value("REMINDER_DIGEST_HOUR", "int", default=7) 
 FEEDBACK_LINK_DAYS: int = env_value("FEEDBACK_LINK_DAYS", "int", default=14)
 FEEDBACK_RATE_LIMIT: int = env_value("FEEDBACK_RATE_LIMIT", "int", default=30)  # per IP/window
 FEEDBACK_RATE_WINDOW_SECONDS = 600
+
+# Webhooks: short timeouts so a slow receiver only ever delays its own delivery task.
+WEBHOOK_CONNECT_TIMEOUT_SECONDS: float = env_value(
+    "WEBHOOK_CONNECT_TIMEOUT_SECONDS", "float", default=3.0
+)
+WEBHOOK_TIMEOUT_SECONDS: float = env_value("WEBHOOK_TIMEOUT_SECONDS", "float", default=5.0)
+WEBHOOK_MAX_ATTEMPTS: int = env_value("WEBHOOK_MAX_ATTEMPTS", "int", default=6)
+WEBHOOK_RETRY_BASE_SECONDS: int = env_value("WEBHOOK_RETRY_BASE_SECONDS", "int", default=30)
+WEBHOOK_DISABLE_AFTER_FAILURES: int = env_value("WEBHOOK_DISABLE_AFTER_FAILURES", "int", default=20)
 FORM_RENDERER = "config.forms.RapportFormRenderer"

@@ -20,6 +20,7 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("reviews/", include("reviews.urls")),
     path("notifications/", include("notifications.urls")),
+    path("webhooks/", include("webhooks.urls")),
     # Public survey pages for stakeholders: the views are @login_not_required.
     path("feedback/", include("reviews.public_urls")),
     path("admin/", admin.site.urls),

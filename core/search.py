@@ -1,20 +1,28 @@
 """Global search across stakeholders, contacts and relationships the user may see.
 
-PostgreSQL gets full-text search (stemmed, ranked, `websearch` syntax); SQLite, the
-development default, a case-insensitive substring match on the same fields.
+PostgreSQL gets full-text search: every word typed must match, the last one as a prefix (so
+results follow the typing), ranked, served by the GIN indexes of the stakeholders and
+relationships migrations (their expressions must stay identical to the vectors below).
+SQLite, the development default, gets a case-insensitive substring match on the same fields.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from relationships.models import RelationshipType
 from relationships.selectors import relationships_visible_to
 from stakeholders.models import Contact, Stakeholder
 
 MAX_QUERY_LENGTH = 200
+MAX_TERMS = 8
+STAKEHOLDER_FIELDS = ["name", "sector", "country", "description"]
+CONTACT_FIELDS = ["name", "role", "email", "notes"]
+RELATIONSHIP_FIELDS = ["purpose"]
 
 
 @dataclass
@@ -29,18 +37,28 @@ class SearchResults:
         return len(self.stakeholders) + len(self.contacts) + len(self.relationships)
 
 
-def _match(queryset: QuerySet, query: str, fields: list[str]) -> QuerySet:
-    if settings.IS_POSTGRES:
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+def prefix_tsquery(query: str) -> str:
+    """'acme logis' → 'acme & logis:*' (words only: nothing the user types is tsquery syntax)."""
+    terms = re.findall(r"\w+", query.lower())[:MAX_TERMS]
+    if not terms:
+        return ""
+    return " & ".join(terms[:-1] + [f"{terms[-1]}:*"])
 
-        vector = SearchVector(*fields, config="english")
-        search = SearchQuery(query, search_type="websearch", config="english")
-        # Prefix matches on the first field catch what people type while still typing.
-        return (
-            queryset.annotate(rank=SearchRank(vector, search))
-            .filter(Q(rank__gt=0) | Q(**{f"{fields[0]}__istartswith": query}))
-            .order_by("-rank", fields[0])
-        )
+
+def _full_text(queryset: QuerySet, fields: list[str], tsquery: str) -> QuerySet:
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+    vector = SearchVector(*fields, config="english")
+    search = SearchQuery(tsquery, search_type="raw", config="english")
+    # Filtering on the vector itself (the @@ operator) is what lets the GIN index serve it.
+    return (
+        queryset.alias(document=vector)
+        .filter(document=search)
+        .annotate(rank=SearchRank(vector, search))
+    )
+
+
+def _substring(queryset: QuerySet, fields: list[str], query: str) -> QuerySet:
     condition = Q()
     for name in fields:
         condition |= Q(**{f"{name}__icontains": query})
@@ -52,23 +70,38 @@ def search_everything(user, query: str, limit: int = 8) -> SearchResults:
     results = SearchResults(query=query)
     if len(query) < 2:
         return results
-    results.stakeholders = list(
-        _match(
-            Stakeholder.objects.select_related("category"),
-            query,
-            ["name", "sector", "country", "description"],
-        )[:limit]
+    stakeholders = Stakeholder.objects.select_related("category")
+    contacts = Contact.objects.select_related("stakeholder")
+    relationships = relationships_visible_to(user)
+    type_ids = list(
+        RelationshipType.objects.filter(name__icontains=query).values_list("pk", flat=True)
     )
-    results.contacts = list(
-        _match(
-            Contact.objects.select_related("stakeholder"), query, ["name", "role", "email", "notes"]
-        )[:limit]
-    )
-    results.relationships = list(
-        _match(
-            relationships_visible_to(user),
-            query,
-            ["stakeholder__name", "purpose", "type__name"],
-        )[:limit]
-    )
+    if settings.IS_POSTGRES:
+        tsquery = prefix_tsquery(query)
+        if not tsquery:
+            return results
+        matching_stakeholders = _full_text(Stakeholder.objects.all(), STAKEHOLDER_FIELDS, tsquery)
+        results.stakeholders = list(
+            _full_text(stakeholders, STAKEHOLDER_FIELDS, tsquery).order_by("-rank", "name")[:limit]
+        )
+        results.contacts = list(
+            _full_text(contacts, CONTACT_FIELDS, tsquery).order_by("-rank", "name")[:limit]
+        )
+        purpose_ids = _full_text(
+            relationships.model.objects.all(), RELATIONSHIP_FIELDS, tsquery
+        ).values("pk")
+        relationships = relationships.filter(
+            Q(stakeholder_id__in=matching_stakeholders.values("pk"))
+            | Q(pk__in=purpose_ids)
+            | Q(type_id__in=type_ids)
+        )
+    else:
+        results.stakeholders = list(_substring(stakeholders, STAKEHOLDER_FIELDS, query)[:limit])
+        results.contacts = list(_substring(contacts, CONTACT_FIELDS, query)[:limit])
+        relationships = relationships.filter(
+            Q(stakeholder__name__icontains=query)
+            | Q(purpose__icontains=query)
+            | Q(type_id__in=type_ids)
+        )
+    results.relationships = list(relationships[:limit])
     return results

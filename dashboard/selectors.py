@@ -753,15 +753,22 @@ def home_overview(user, today: date, lookahead_days: int = 14, limit: int = 50) 
     """The start of a manager's day, in a fixed number of queries."""
     mine = _my_relationships(user)
     mine_via = _my_relationships(user, prefix="relationship__")
+    # "Mine" and "asked of me" are fetched separately and merged: one OR across the join
+    # would keep PostgreSQL from using the manager and reviewer indexes.
     asked = Review.reviewers.through.objects.filter(user_id=user.pk).values("review_id")
-    reviews = with_state(reviews_visible_to(user).filter(mine_via | Q(pk__in=asked)), today).filter(
+    open_reviews = with_state(reviews_visible_to(user), today).filter(
         status=Review.Status.SCHEDULED, due_on__lte=today + timedelta(days=lookahead_days)
     )
-    reviews = list(reviews.order_by("due_on", "id"))
+    reviews = {
+        review.pk: review
+        for part in (open_reviews.filter(mine_via), open_reviews.filter(pk__in=asked))
+        for review in part.order_by("due_on", "id")[:limit]
+    }
+    reviews = sorted(reviews.values(), key=lambda r: (r.due_on, r.pk))[:limit]
 
-    commitments = list(
+    open_commitments = (
         commitments_visible_to(user)
-        .filter(Q(owner_id=user.pk) | mine_via, status=Commitment.Status.OPEN)
+        .filter(status=Commitment.Status.OPEN)
         .annotate(
             overdue_first=Case(
                 When(due_on__lt=today, then=Value(0)),
@@ -770,8 +777,17 @@ def home_overview(user, today: date, lookahead_days: int = 14, limit: int = 50) 
                 output_field=IntegerField(),
             )
         )
-        .order_by("overdue_first", "due_on", "id")[:limit]
     )
+    order = ("overdue_first", "due_on", "id")
+    commitments = {
+        commitment.pk: commitment
+        for part in (open_commitments.filter(owner_id=user.pk), open_commitments.filter(mine_via))
+        for commitment in part.order_by(*order)[:limit]
+    }
+    commitments = sorted(
+        commitments.values(),
+        key=lambda c: (c.overdue_first, c.due_on is None, c.due_on or today, c.pk),
+    )[:limit]
     for commitment in commitments:
         commitment.overdue = commitment.is_overdue(today)
 

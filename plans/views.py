@@ -31,8 +31,10 @@ from plans.models import Objective
 
 # Levels of the cascade drawn on first load; deeper branches load on demand (HTMX, or a
 # link to the branch's own page without JavaScript). Also bounds the template recursion.
-DEFAULT_DEPTH = 8
 MAX_DEPTH = 12
+# Without ?depth=, show as many whole levels as fit in this many nodes: the full cascade of a
+# small organisation, the top of a large one (deeper branches open on demand).
+DEFAULT_NODE_BUDGET = 200
 
 
 def _require_editor(request: HttpRequest) -> None:
@@ -88,18 +90,28 @@ def _mark_expanded(roots: list[Objective], depth: int) -> None:
             stack.extend((child, level + 1) for child in node.child_nodes)
 
 
+def _default_depth(roots: list[Objective]) -> int:
+    """The deepest level count whose nodes all fit in DEFAULT_NODE_BUDGET (at least 1)."""
+    depth, shown, level = 0, 0, list(roots)
+    while level and depth < MAX_DEPTH and shown + len(level) <= DEFAULT_NODE_BUDGET:
+        shown += len(level)
+        depth += 1
+        level = [child for node in level for child in node.child_nodes]
+    return max(depth, 1)
+
+
 def index(request: HttpRequest) -> HttpResponse:
     """The cascade as a tree; ``?root=`` draws one branch, ``?depth=`` how many levels.
 
     For HTMX the answer is the fragment alone: the branch's node, or the tree."""
     tree = selectors.objective_tree()
-    depth = _int(request.GET.get("depth"), DEFAULT_DEPTH, 1, MAX_DEPTH)
     root = None
     if request.GET.get("root"):
         root = tree.by_pk.get(_int(request.GET["root"], 0, 0, 2**63 - 1))
         if root is None:
             raise Http404("No such objective")
     roots = [root] if root else tree.roots
+    depth = _int(request.GET.get("depth"), _default_depth(roots), 1, MAX_DEPTH)
     _mark_expanded(roots, depth)
     context = {
         "roots": roots,

@@ -37,7 +37,7 @@ from accounts.models import Role, User
 from notifications.selectors import preferences_for_users
 from notifications.services import notification_create
 from relationships.models import ACTIVE_STAGES, Commitment
-from reviews import links
+from reviews import links, signals
 from reviews.models import Digest, Reminder, Review
 
 log = logging.getLogger(__name__)
@@ -249,6 +249,8 @@ def reminders_deliver(*, today: date | None = None, batch: int = CLAIM_BATCH) ->
                     url=text["path"],
                     key=f"{reminder.subject_key}:{reminder.kind}",
                 )
+                if reminder.kind == Kind.REVIEW_OVERDUE:
+                    signals.review_overdue.send(sender=Review, review=reminder.review)
                 delivered += 1
             Reminder.objects.bulk_update(claimed, ["notified_at", "email_skipped"])
         if len(claimed) < batch:

@@ -28,7 +28,7 @@ from accounts.models import Role, User
 from core.errors import PermissionRefused, RuleViolation
 from relationships import services as relationship_services
 from relationships.models import ACTIVE_STAGES, Relationship, Stage
-from reviews import links
+from reviews import links, signals
 from reviews.models import (
     RATING_QUESTIONS,
     FeedbackRequest,
@@ -388,6 +388,7 @@ def review_complete(
     locked.save(update_fields=["stage_after"])
     relationship_sync_review_schedule(relationship)
     relationship_services.relationship_refresh_health(relationship)
+    signals.review_completed.send(sender=Review, review=locked, by=by)
     return locked
 
 
@@ -613,6 +614,7 @@ def feedback_response_submit(
                 body=comment.strip()[:300],
                 url=links.relationship_path(request.relationship_id),
             )
+    signals.feedback_received.send(sender=FeedbackResponse, response=response)
     return response
 
 

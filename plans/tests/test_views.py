@@ -324,8 +324,19 @@ def test_the_tree_page_runs_a_constant_number_of_queries(
     build_tree(nodes)
     client.force_login(executive)
     with django_assert_max_num_queries(TREE_CAP):
-        response = client.get(reverse("plans:index"))
+        response = client.get(reverse("plans:index"), {"depth": 12})  # every level drawn
     assert response.content.decode().count("<progress") == nodes
+
+
+def test_without_a_depth_the_tree_shows_whole_levels_within_a_readable_budget(client, executive):
+    from plans.views import DEFAULT_NODE_BUDGET
+
+    build_tree(500)
+    client.force_login(executive)
+    response = client.get(reverse("plans:index"))
+    drawn = response.content.decode().count("<progress")
+    assert 1 <= drawn <= DEFAULT_NODE_BUDGET
+    assert response.context["depth"] >= 1
 
 
 PLAN_CAP = 17

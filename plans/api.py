@@ -1,0 +1,856 @@
+"""API: the cascade of objectives, plans and their initiatives.
+
+Thin views over plans.services (every write) and plans.selectors (the tree, the totals):
+the same rules, history and errors as the pages. Everyone signed in reads; managers and
+admins write (accounts.permissions.may_edit_plans), anyone else gets 403 before their
+input is even parsed.
+
+The few helpers the reviews and notifications APIs share (the error schema, the ordering
+with a stable tie-breaker, the permission that answers with a business-rule body) live at
+the top of this module until core/api.py offers them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django import forms
+from django.db.models import Prefetch, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import permissions as drf_permissions
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import permissions
+from accounts.models import User
+from core.api import TokenScopePermission
+from core.errors import PermissionRefused, RuleViolation
+from plans import selectors, services
+from plans.models import Initiative, Objective, ObjectiveLevel, Plan
+from relationships.models import Relationship
+
+# --- Shared API helpers -----------------------------------------------------------------
+
+
+class BusinessRuleErrorSerializer(serializers.Serializer):
+    """The body of a 400/403 refused by a business rule (core.api.api_exception_handler)."""
+
+    code = serializers.CharField(help_text="Stable, machine-readable: e.g. cycle, invalid.")
+    detail = serializers.CharField(help_text="What is missing or wrong, for a person.")
+    field = serializers.CharField(required=False, help_text="The input at fault, if one is.")
+
+    class Meta:
+        ref_name = "BusinessRuleError"
+
+
+ERRORS = {
+    400: OpenApiResponse(
+        BusinessRuleErrorSerializer,
+        description="Invalid input (field errors) or a business rule refused it; nothing saved.",
+    ),
+    403: OpenApiResponse(BusinessRuleErrorSerializer, description="Not allowed for your role."),
+    404: OpenApiResponse(description="No such record, or not one you may see."),
+}
+READ_ERRORS = {404: ERRORS[404]}
+
+
+class StableOrderingFilter(OrderingFilter):
+    """Any requested ordering ends with ``id``, so pages never repeat or skip a row."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        if ordering and not {"id", "-id", "pk", "-pk"} & set(ordering):
+            ordering.append("id")
+        return ordering
+
+
+class _StrictBooleanField(forms.NullBooleanField):
+    widget = forms.TextInput
+    WORDS = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        try:
+            return self.WORDS[str(value).strip().lower()]
+        except KeyError:
+            raise forms.ValidationError("Use true or false.", code="invalid") from None
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """true/false (or 1/0); anything else answers 400 instead of being ignored."""
+
+    field_class = _StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        # django-filter's BooleanWidget turns unknown words into "no filter"; read the raw text.
+        kwargs["widget"] = forms.TextInput
+        super().__init__(*args, **kwargs)
+
+
+FILTER_BACKENDS = [filters.DjangoFilterBackend, SearchFilter, StableOrderingFilter]
+
+
+class RuleBasedWritePermission(drf_permissions.BasePermission):
+    """Reads for everyone signed in; writes when ``allowed(user)``. A refusal answers 403
+    with the same {code, detail} body as a refusal from a service."""
+
+    message = "You may not change this record."
+
+    def allowed(self, user) -> bool:
+        raise NotImplementedError
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in drf_permissions.SAFE_METHODS or self.allowed(request.user):
+            return True
+        raise PermissionRefused(self.message)
+
+
+class MayEditPlans(RuleBasedWritePermission):
+    message = "Only relationship managers and admins edit objectives and plans."
+
+    def allowed(self, user) -> bool:
+        return permissions.may_edit_plans(user)
+
+
+def named_choice_field(name: str, choices, **kwargs) -> serializers.ChoiceField:
+    """A ChoiceField whose enum is its own schema component, ``name``: the schema generator
+    would otherwise call every ``status`` enum "StatusEnum" and warn about the collision."""
+    field_class = _ENUM_FIELDS.get(name)
+    if field_class is None:  # one class per component, or the generator sees two
+        field_class = type(f"{name}Field", (serializers.ChoiceField,), {})
+        values = [value for value, _ in choices]
+        extend_schema_field({"type": "string", "enum": values}, component_name=name)(field_class)
+        _ENUM_FIELDS[name] = field_class
+    return field_class(choices=choices, **kwargs)
+
+
+_ENUM_FIELDS: dict[str, type[serializers.ChoiceField]] = {}
+
+
+def _people() -> QuerySet[User]:
+    return User.objects.filter(is_active=True)
+
+
+def _permission_classes(extra) -> list:
+    return [drf_permissions.IsAuthenticated, TokenScopePermission, extra]
+
+
+# --- Objectives -------------------------------------------------------------------------
+
+
+class ObjectiveLevelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ObjectiveLevel
+        fields = ["id", "name", "position"]
+
+
+class ObjectiveLevelViewSet(viewsets.ReadOnlyModelViewSet):
+    """Steps of the cascade (networking vision, strategic objective …), top first. Admins
+    edit them in the administration."""
+
+    serializer_class = ObjectiveLevelSerializer
+    queryset = ObjectiveLevel.objects.order_by("position", "name", "id")
+    filter_backends = FILTER_BACKENDS
+    ordering_fields = ["position", "name", "id"]
+
+
+class _Progress:
+    """Rolled-up progress of every objective, computed once per request (one query) and
+    only if a response needs it."""
+
+    @cached_property
+    def by_pk(self) -> dict[int, float]:
+        return {pk: node.progress for pk, node in selectors.objective_tree().by_pk.items()}
+
+
+class ObjectiveSerializer(serializers.ModelSerializer):
+    status = named_choice_field("ObjectiveStatusEnum", Objective.Status.choices, read_only=True)
+    level_name = serializers.CharField(source="level.name", read_only=True)
+    kpi_progress = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="0–100 toward the KPI target; null without one."
+    )
+    progress = serializers.SerializerMethodField(
+        help_text="0–100, rolled up from the KPI and the sub-objectives (see plans.selectors)."
+    )
+
+    class Meta:
+        model = Objective
+        fields = [
+            "id",
+            "parent",
+            "level",
+            "level_name",
+            "title",
+            "description",
+            "owner",
+            "period",
+            "target_date",
+            "status",
+            "kpi_name",
+            "kpi_unit",
+            "kpi_baseline",
+            "kpi_target",
+            "kpi_current",
+            "kpi_progress",
+            "progress",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, objective: Objective) -> float:
+        progress = self.context.get("progress")
+        value = progress.by_pk.get(objective.pk) if progress is not None else None
+        return round(value, 1) if value is not None else 0.0
+
+
+class ObjectiveInputSerializer(serializers.Serializer):
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Objective.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The objective this one contributes to; null for a top of the cascade.",
+    )
+    level = serializers.PrimaryKeyRelatedField(queryset=ObjectiveLevel.objects.all())
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    owner = serializers.PrimaryKeyRelatedField(queryset=_people(), allow_null=True, required=False)
+    period = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    target_date = serializers.DateField(required=False, allow_null=True)
+    status = named_choice_field("ObjectiveStatusEnum", Objective.Status.choices, required=False)
+    kpi_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    kpi_unit = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    kpi_baseline = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    kpi_target = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+
+
+class ObjectiveMoveSerializer(serializers.Serializer):
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Objective.objects.all(),
+        allow_null=True,
+        help_text="The new parent; null moves the objective to the top of the cascade.",
+    )
+
+
+class MeasurementInputSerializer(serializers.Serializer):
+    measured_on = serializers.DateField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class MeasurementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    objective = serializers.IntegerField(source="objective_id")
+    measured_on = serializers.DateField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    note = serializers.CharField()
+
+
+class ObjectiveNodeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    parent = serializers.IntegerField(source="parent_id", allow_null=True)
+    title = serializers.CharField()
+    level = serializers.IntegerField(source="level_id")
+    level_name = serializers.CharField(source="level.name")
+    status = named_choice_field("ObjectiveStatusEnum", Objective.Status.choices)
+    owner = serializers.IntegerField(source="owner_id", allow_null=True)
+    kpi_progress = serializers.FloatField(allow_null=True)
+    progress = serializers.SerializerMethodField()
+    depth = serializers.IntegerField()
+    descendant_count = serializers.IntegerField()
+
+    def get_progress(self, node: Objective) -> float:
+        return round(node.progress, 1)
+
+
+# A recursive field: declared after the class exists (drf-spectacular renders it as a $ref).
+ObjectiveNodeSerializer._declared_fields["children"] = ObjectiveNodeSerializer(
+    source="child_nodes", many=True, read_only=True
+)
+
+
+class ObjectiveFilter(filters.FilterSet):
+    top = StrictBooleanFilter(
+        field_name="parent", lookup_expr="isnull", label="Only tops of the cascade (no parent)."
+    )
+
+    class Meta:
+        model = Objective
+        fields = ["status", "level", "parent", "owner"]
+
+
+DELETE_CHILDREN = OpenApiParameter(
+    "children",
+    str,
+    enum=["reattach", "delete"],
+    description="What happens to its sub-objectives: `reattach` moves them up to its parent, "
+    "`delete` deletes the whole branch. Required when it has sub-objectives.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(description="Objectives in cascade order, each with rolled-up progress."),
+    retrieve=extend_schema(
+        description="One objective.", responses={200: ObjectiveSerializer, **READ_ERRORS}
+    ),
+)
+class ObjectiveViewSet(viewsets.ModelViewSet):
+    """The cascade of objectives (vision → strategic objectives → … → initiatives)."""
+
+    serializer_class = ObjectiveSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_classes = _permission_classes(MayEditPlans)
+    filter_backends = FILTER_BACKENDS
+    filterset_class = ObjectiveFilter
+    search_fields = ["title", "description"]
+    ordering_fields = ["id", "title", "target_date", "status", "level__position"]
+    ordering = ["level__position", "title", "id"]
+
+    def get_queryset(self) -> QuerySet[Objective]:
+        return selectors.objectives_with_relations().order_by(*self.ordering)
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "progress": _Progress()}
+
+    def _output(self, objective: Objective, code: int = status.HTTP_200_OK) -> Response:
+        objective = selectors.get_objective(objective.pk)
+        return Response(self.get_serializer(objective).data, status=code)
+
+    @extend_schema(
+        description="Add an objective to the cascade.",
+        request=ObjectiveInputSerializer,
+        responses={201: ObjectiveSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "A strategic objective under the vision",
+                value={
+                    "parent": 1,
+                    "level": 2,
+                    "title": "Grow partner-sourced revenue",
+                    "status": "active",
+                    "kpi_name": "Partner revenue",
+                    "kpi_unit": "GBP",
+                    "kpi_baseline": "0.00",
+                    "kpi_target": "250000.00",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A KPI without a target",
+                value={
+                    "code": "kpi_target_required",
+                    "detail": "A KPI needs a target value.",
+                    "field": "kpi_target",
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
+        ],
+    )
+    def create(self, request: Request) -> Response:
+        data = ObjectiveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        objective = services.objective_create(by=request.user, **data.validated_data)
+        return self._output(objective, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        description="Edit some fields; a new `parent` moves the objective (cycles refused "
+        "with code `cycle`).",
+        request=ObjectiveInputSerializer(partial=True),
+        responses={200: ObjectiveSerializer, **ERRORS},
+        examples=[OpenApiExample("Mark achieved", value={"status": "achieved"}, request_only=True)],
+    )
+    def partial_update(self, request: Request, pk=None) -> Response:
+        objective = self.get_object()
+        data = ObjectiveInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        parent = fields.pop("parent") if "parent" in fields else False
+        objective = services.objective_update(
+            objective=objective, by=request.user, parent=parent, **fields
+        )
+        return self._output(objective)
+
+    @extend_schema(
+        description="Delete the objective. Initiatives serving it then serve none (the "
+        "contribution check lists them).",
+        parameters=[DELETE_CHILDREN],
+        responses={204: None, **ERRORS},
+    )
+    def destroy(self, request: Request, pk=None) -> Response:
+        objective = self.get_object()
+        choice = request.query_params.get("children")
+        if choice is None:
+            if objective.children.exists():
+                raise RuleViolation(
+                    "children_choice_required",
+                    "It has sub-objectives: say what happens to them with "
+                    "?children=reattach (move them up) or ?children=delete (the whole branch).",
+                    "children",
+                )
+            choice = "reattach"
+        services.objective_delete(objective=objective, by=request.user, children=choice)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        description="Move the objective (with its branch) under another, or to the top with "
+        "`null`. Moving it under itself or one of its own sub-objectives answers 400 with "
+        "code `cycle`.",
+        request=ObjectiveMoveSerializer,
+        responses={200: ObjectiveSerializer, **ERRORS},
+        examples=[
+            OpenApiExample("Move under objective 3", value={"parent": 3}, request_only=True),
+            OpenApiExample("Move to the top", value={"parent": None}, request_only=True),
+            OpenApiExample(
+                "A cycle",
+                value={
+                    "code": "cycle",
+                    "detail": "“Vision” cannot move under “Revenue”: “Revenue” is one of its "
+                    "own sub-objectives, so the cascade would loop.",
+                    "field": "parent",
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk=None) -> Response:
+        objective = self.get_object()
+        data = ObjectiveMoveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.objective_move(
+            objective=objective, new_parent=data.validated_data["parent"], by=request.user
+        )
+        return self._output(objective)
+
+    @extend_schema(
+        description="Record a dated KPI value; the objective's current value becomes the "
+        "latest by date. Refused with `no_kpi` when the objective has no KPI and target.",
+        request=MeasurementInputSerializer,
+        responses={201: MeasurementSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "A quarter's figure",
+                value={"measured_on": "2026-06-30", "value": "82000.00", "note": "Q1"},
+                request_only=True,
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def measurements(self, request: Request, pk=None) -> Response:
+        objective = self.get_object()
+        data = MeasurementInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        measurement = services.kpi_measurement_record(
+            objective=objective, by=request.user, **data.validated_data
+        )
+        return Response(MeasurementSerializer(measurement).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        description="The whole cascade as a tree, each node with rolled-up progress, computed "
+        "from one query. `root` limits it to one objective's branch.",
+        parameters=[OpenApiParameter("root", int, description="Only this objective's branch.")],
+        responses={200: ObjectiveNodeSerializer(many=True), **READ_ERRORS},
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def tree(self, request: Request) -> Response:
+        tree = selectors.objective_tree()
+        roots = tree.roots
+        root = request.query_params.get("root")
+        if root is not None:
+            node = tree.by_pk.get(int(root)) if root.isdigit() else None
+            if node is None:
+                raise RuleViolation("unknown_objective", "No such objective.", "root")
+            roots = [node]
+        return Response(ObjectiveNodeSerializer(roots, many=True).data)
+
+
+# --- Plans ------------------------------------------------------------------------------
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    objectives = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    initiative_count = serializers.IntegerField(read_only=True)
+    objective_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Plan
+        fields = [
+            "id",
+            "title",
+            "period",
+            "owner",
+            "start_on",
+            "end_on",
+            "currency",
+            "description",
+            "objectives",
+            "initiative_count",
+            "objective_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class HoursSerializer(serializers.Serializer):
+    planned = serializers.DecimalField(max_digits=14, decimal_places=2)
+    spent = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class BudgetSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    planned = serializers.DecimalField(max_digits=16, decimal_places=2)
+    spent = serializers.DecimalField(max_digits=16, decimal_places=2)
+    over = serializers.BooleanField()
+
+
+class PlanTotalsSerializer(serializers.Serializer):
+    hours = HoursSerializer()
+    budgets = BudgetSerializer(many=True, help_text="One row per currency.")
+    people_count = serializers.IntegerField(help_text="Distinct people involved, owners too.")
+
+
+class PlanDetailSerializer(PlanSerializer):
+    totals = serializers.SerializerMethodField()
+
+    class Meta(PlanSerializer.Meta):
+        fields = [*PlanSerializer.Meta.fields, "totals"]
+        read_only_fields = fields
+
+    @extend_schema_field(PlanTotalsSerializer)
+    def get_totals(self, plan: Plan) -> dict:
+        hours, budgets = selectors.plan_totals(plan)
+        return PlanTotalsSerializer(
+            {"hours": hours, "budgets": budgets, "people_count": selectors.plan_people_count(plan)}
+        ).data
+
+
+class PlanInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    period = serializers.CharField(max_length=40)
+    owner = serializers.PrimaryKeyRelatedField(queryset=_people(), allow_null=True, required=False)
+    start_on = serializers.DateField(required=False, allow_null=True)
+    end_on = serializers.DateField(required=False, allow_null=True)
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}\Z",
+        required=False,
+        help_text="Three-letter code, e.g. GBP.",
+        error_messages={"invalid": "Use a three-letter currency code, e.g. GBP."},
+    )
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    objectives = serializers.PrimaryKeyRelatedField(
+        queryset=Objective.objects.all(), many=True, required=False
+    )
+
+
+class PlanFilter(filters.FilterSet):
+    class Meta:
+        model = Plan
+        fields = ["period", "owner"]
+
+
+@extend_schema_view(
+    list=extend_schema(description="Relationship-management plans, newest period first."),
+    retrieve=extend_schema(
+        description="One plan with its totals: hours planned and spent, budgets per currency, "
+        "people involved.",
+        responses={200: PlanDetailSerializer, **READ_ERRORS},
+    ),
+)
+class PlanViewSet(viewsets.ModelViewSet):
+    """Plans: what we will do in a period and who will do it (no deletion: plans are history)."""
+
+    serializer_class = PlanSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    permission_classes = _permission_classes(MayEditPlans)
+    filter_backends = FILTER_BACKENDS
+    filterset_class = PlanFilter
+    search_fields = ["title", "period", "description"]
+    ordering_fields = ["id", "title", "period", "start_on", "end_on"]
+    ordering = ["-start_on", "title", "id"]
+
+    def get_queryset(self) -> QuerySet[Plan]:
+        return (
+            selectors.plans_list()
+            .prefetch_related(Prefetch("objectives", queryset=Objective.objects.only("id")))
+            .order_by(*self.ordering)
+        )
+
+    def get_serializer_class(self):
+        return PlanDetailSerializer if self.action != "list" else PlanSerializer
+
+    def _output(self, plan: Plan, code: int = status.HTTP_200_OK) -> Response:
+        plan = self.get_queryset().get(pk=plan.pk)
+        return Response(
+            PlanDetailSerializer(plan, context=self.get_serializer_context()).data, status=code
+        )
+
+    @extend_schema(
+        description="Create a plan for a period.",
+        request=PlanInputSerializer,
+        responses={201: PlanDetailSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "FY2027",
+                value={
+                    "title": "Partner plan",
+                    "period": "FY2027",
+                    "start_on": "2026-07-01",
+                    "end_on": "2027-06-30",
+                    "currency": "GBP",
+                    "objectives": [2],
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Ends before it starts",
+                value={
+                    "code": "end_before_start",
+                    "detail": "The end date cannot be before the start.",
+                    "field": "end_on",
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
+        ],
+    )
+    def create(self, request: Request) -> Response:
+        data = PlanInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = services.plan_create(by=request.user, **data.validated_data)
+        return self._output(plan, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        description="Edit some fields of a plan; `objectives` replaces the list.",
+        request=PlanInputSerializer(partial=True),
+        responses={200: PlanDetailSerializer, **ERRORS},
+        examples=[OpenApiExample("Rename", value={"title": "Partners 2027"}, request_only=True)],
+    )
+    def partial_update(self, request: Request, pk=None) -> Response:
+        plan = self.get_object()
+        data = PlanInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        plan = services.plan_update(plan=plan, by=request.user, **data.validated_data)
+        return self._output(plan)
+
+
+# --- Initiatives ------------------------------------------------------------------------
+
+
+class InitiativeSerializer(serializers.ModelSerializer):
+    status = named_choice_field("InitiativeStatusEnum", Initiative.Status.choices, read_only=True)
+    people = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    relationships = serializers.PrimaryKeyRelatedField(
+        many=True,
+        read_only=True,
+        help_text="The relationships it works on that you may see (confidential ones of other "
+        "teams are left out).",
+    )
+    is_over_budget = serializers.BooleanField(read_only=True)
+    is_over_hours = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Initiative
+        fields = [
+            "id",
+            "plan",
+            "title",
+            "description",
+            "objective",
+            "owner",
+            "people",
+            "planned_hours",
+            "spent_hours",
+            "planned_budget",
+            "spent_budget",
+            "currency",
+            "start_on",
+            "end_on",
+            "status",
+            "relationships",
+            "is_over_budget",
+            "is_over_hours",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class VisibleRelationships(serializers.PrimaryKeyRelatedField):
+    """Relationship ids the caller may see: any other id "does not exist"."""
+
+    def get_queryset(self) -> QuerySet[Relationship]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return Relationship.objects.filter(permissions.relationship_scope(user))
+
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": 0}
+HOURS = {"max_digits": 9, "decimal_places": 2, "min_value": 0}
+
+
+class InitiativeInputSerializer(serializers.Serializer):
+    plan = serializers.PrimaryKeyRelatedField(
+        queryset=Plan.objects.all(), help_text="Set on creation; an initiative stays in its plan."
+    )
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    objective = serializers.PrimaryKeyRelatedField(
+        queryset=Objective.objects.all(), allow_null=True, required=False
+    )
+    owner = serializers.PrimaryKeyRelatedField(queryset=_people(), allow_null=True, required=False)
+    people = serializers.PrimaryKeyRelatedField(queryset=_people(), many=True, required=False)
+    planned_hours = serializers.DecimalField(**HOURS, required=False)
+    spent_hours = serializers.DecimalField(**HOURS, required=False)
+    planned_budget = serializers.DecimalField(**MONEY, required=False)
+    spent_budget = serializers.DecimalField(**MONEY, required=False)
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}\Z",
+        required=False,
+        allow_blank=True,
+        help_text="Three-letter code; empty uses the plan's currency.",
+        error_messages={"invalid": "Use a three-letter currency code, e.g. GBP."},
+    )
+    start_on = serializers.DateField(required=False, allow_null=True)
+    end_on = serializers.DateField(required=False, allow_null=True)
+    status = named_choice_field("InitiativeStatusEnum", Initiative.Status.choices, required=False)
+    relationships = VisibleRelationships(
+        queryset=Relationship.objects.all(), many=True, required=False
+    )
+
+
+class InitiativeUpdateSerializer(InitiativeInputSerializer):
+    plan = None  # an initiative stays in its plan
+
+
+class InitiativeFilter(filters.FilterSet):
+    class Meta:
+        model = Initiative
+        fields = ["plan", "objective", "status", "owner", "relationships"]
+
+
+@extend_schema_view(
+    list=extend_schema(description="Initiatives of every plan, in date order."),
+    retrieve=extend_schema(
+        description="One initiative.", responses={200: InitiativeSerializer, **READ_ERRORS}
+    ),
+)
+class InitiativeViewSet(viewsets.ModelViewSet):
+    """Initiatives: the work a plan allocates time, people and money to, each serving an
+    objective and working on relationships."""
+
+    serializer_class = InitiativeSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    permission_classes = _permission_classes(MayEditPlans)
+    filter_backends = FILTER_BACKENDS
+    filterset_class = InitiativeFilter
+    search_fields = ["title", "description"]
+    ordering_fields = ["id", "title", "start_on", "end_on", "status"]
+    ordering = ["start_on", "title", "id"]
+
+    def get_queryset(self) -> QuerySet[Initiative]:
+        visible = Relationship.objects.filter(
+            permissions.relationship_scope(self.request.user)
+        ).only("id")
+        return (
+            Initiative.objects.select_related("plan")
+            .prefetch_related(
+                Prefetch("people", queryset=User.objects.only("id")),
+                Prefetch("relationships", queryset=visible),
+            )
+            .order_by(*self.ordering)
+            .distinct()
+        )
+
+    def _output(self, initiative: Initiative, code: int = status.HTTP_200_OK) -> Response:
+        initiative = self.get_queryset().get(pk=initiative.pk)
+        return Response(self.get_serializer(initiative).data, status=code)
+
+    @extend_schema(
+        description="Add an initiative to a plan. `relationships` may only name relationships "
+        "you can see.",
+        request=InitiativeInputSerializer,
+        responses={201: InitiativeSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "A partnering workshop",
+                value={
+                    "plan": 1,
+                    "title": "Joint roadmap workshop",
+                    "objective": 3,
+                    "owner": 4,
+                    "people": [4, 7],
+                    "planned_hours": "24.00",
+                    "planned_budget": "3000.00",
+                    "start_on": "2026-09-01",
+                    "end_on": "2026-10-15",
+                    "relationships": [12],
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Negative budget",
+                value={"planned_budget": ["Ensure this value is greater than or equal to 0."]},
+                response_only=True,
+                status_codes=["400"],
+            ),
+        ],
+    )
+    def create(self, request: Request) -> Response:
+        data = InitiativeInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        initiative = services.initiative_create(plan=fields.pop("plan"), by=request.user, **fields)
+        return self._output(initiative, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        description="Edit some fields; `people` and `relationships` replace their lists (links "
+        "to relationships you cannot see are kept).",
+        request=InitiativeUpdateSerializer(partial=True),
+        responses={200: InitiativeSerializer, **ERRORS},
+        examples=[
+            OpenApiExample("Record time spent", value={"spent_hours": "30.50"}, request_only=True)
+        ],
+    )
+    def partial_update(self, request: Request, pk=None) -> Response:
+        initiative = self.get_object()
+        data = InitiativeUpdateSerializer(
+            data=request.data, partial=True, context={"request": request}
+        )
+        data.is_valid(raise_exception=True)
+        initiative = services.initiative_update(
+            initiative=initiative, by=request.user, **data.validated_data
+        )
+        return self._output(initiative)
+
+
+ROUTES = [
+    ("objective-levels", ObjectiveLevelViewSet, "objective-level"),
+    ("objectives", ObjectiveViewSet, "objective"),
+    ("plans", PlanViewSet, "plan"),
+    ("initiatives", InitiativeViewSet, "initiative"),
+]

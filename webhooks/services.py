@@ -1,0 +1,455 @@
+"""Every write to webhook endpoints and deliveries, and the delivery itself.
+
+Publishing (``event_publish``) runs inside the transaction that caused the event: it adds
+one WebhookDelivery per active endpoint subscribed to the event type and enqueues the
+delivery task with ``transaction.on_commit``, so a rolled-back change sends nothing and a
+slow endpoint never slows the request.
+
+Delivery (``delivery_attempt``, run by webhooks.tasks.deliver):
+- POST the JSON body ``{"id", "type", "created_at", "data"}`` with the headers
+  ``X-Rapport-Event``, ``X-Rapport-Delivery`` (the event id: receivers dedupe on it) and
+  ``X-Rapport-Signature: sha256=<hex HMAC-SHA256 of the raw body with the endpoint secret>``;
+- short timeouts (WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS for each read);
+  redirects are not followed; a 2xx answer is success, anything else a failure;
+- a failure is retried after ``retry_delay(attempts)`` seconds (exponential backoff) up to
+  WEBHOOK_MAX_ATTEMPTS attempts;
+- WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row on one endpoint switch it off and
+  notify every admin.
+
+At least once: a receiver may see an event twice (a worker lost mid-request is retried).
+The attempt number travels with the task, and each run first claims that attempt with a
+compare-and-set on ``attempts``, so a task delivered twice by the broker posts once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import secrets
+import ssl
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.models import Role, User
+from core.errors import PermissionRefused, RuleViolation
+from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Rapport-Signature"
+EVENT_HEADER = "X-Rapport-Event"
+DELIVERY_HEADER = "X-Rapport-Delivery"
+USER_AGENT = "Rapport-Webhooks/1"
+MAX_RESPONSE_BYTES = 64 * 1024
+# Stable namespace for event ids derived from their subject (e.g. one "review overdue" per
+# review and due date, however many reminder runs report it).
+EVENT_NAMESPACE = uuid.UUID("6f1d3c5e-6a8f-4f43-9a43-8f7b1f0e2c11")
+
+
+# --- Settings (all optional) ---------------------------------------------------------
+
+
+def connect_timeout() -> float:
+    return float(getattr(settings, "WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3))
+
+
+def read_timeout() -> float:
+    return float(getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 5))
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 6))
+
+
+def retry_base_seconds() -> float:
+    return float(getattr(settings, "WEBHOOK_RETRY_BASE_SECONDS", 30))
+
+
+def disable_after() -> int:
+    return int(getattr(settings, "WEBHOOK_DISABLE_AFTER_FAILURES", 20))
+
+
+RETRY_CAP_SECONDS = 3600
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt: base × 2^(attempts−1),
+    at most an hour. With the defaults: 30 s, 1 min, 2 min, 4 min, 8 min."""
+    return min(retry_base_seconds() * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS)
+
+
+def retry_schedule() -> list[float]:
+    """The delays before each retry, for the documentation and the UI."""
+    return [retry_delay(n) for n in range(1, max_attempts())]
+
+
+# --- Endpoints ------------------------------------------------------------------------
+
+
+def _require_admin(by: User) -> None:
+    if not permissions.is_admin(by):
+        raise PermissionRefused("Only admins manage webhooks.")
+
+
+def generate_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+ENDPOINT_FIELDS = ("url", "description", "event_types", "active", "include_confidential")
+
+
+def _validate(endpoint: WebhookEndpoint) -> None:
+    try:
+        endpoint.full_clean(exclude=["created_by"])
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            raise RuleViolation(
+                "invalid", " ".join(messages), None if field == "__all__" else field
+            ) from None
+        raise
+
+
+@transaction.atomic
+def endpoint_create(
+    *,
+    by: User,
+    url: str,
+    event_types: list[str],
+    description: str = "",
+    active: bool = True,
+    include_confidential: bool = False,
+) -> WebhookEndpoint:
+    """Register an endpoint; its generated secret is on the returned object (show it once)."""
+    _require_admin(by)
+    endpoint = WebhookEndpoint(
+        url=url.strip(),
+        description=description.strip(),
+        event_types=list(event_types),
+        active=active,
+        include_confidential=include_confidential,
+        secret=generate_secret(),
+        created_by=by,
+    )
+    _validate(endpoint)
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_update(*, endpoint: WebhookEndpoint, by: User, **fields) -> WebhookEndpoint:
+    """Edit; switching an endpoint back on clears its failure count and disabled date."""
+    _require_admin(by)
+    unknown = set(fields) - set(ENDPOINT_FIELDS)
+    if unknown:
+        raise RuleViolation("not_editable", f"Unknown fields: {sorted(unknown)}")
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    was_active = locked.active
+    for name, value in fields.items():
+        setattr(locked, name, value.strip() if isinstance(value, str) else value)
+    if locked.active and not was_active:
+        locked.consecutive_failures = 0
+        locked.disabled_at = None
+    _validate(locked)
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, by: User) -> WebhookEndpoint:
+    """A new secret, effective for every attempt from now on (pending retries included)."""
+    _require_admin(by)
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    locked.secret = generate_secret()
+    locked.save(update_fields=["secret", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint: WebhookEndpoint, by: User) -> None:
+    _require_admin(by)
+    endpoint.delete()
+
+
+# --- Events ---------------------------------------------------------------------------
+
+
+def event_id_for(*parts) -> uuid.UUID:
+    """A deterministic event id for an event that may be reported more than once."""
+    return uuid.uuid5(EVENT_NAMESPACE, ":".join(str(p) for p in parts))
+
+
+def event_publish(
+    *,
+    event_type: str,
+    data: dict,
+    confidential: bool = False,
+    event_id: uuid.UUID | None = None,
+) -> list[WebhookDelivery]:
+    """Queue the event for every active endpoint subscribed to it; call inside the
+    transaction that caused it. Returns the deliveries created (none for a repeat)."""
+    if event_type not in EventType.values:
+        raise ValueError(f"Unknown webhook event type {event_type!r}")
+    endpoints = [
+        e
+        for e in WebhookEndpoint.objects.filter(active=True).order_by("pk")
+        if e.subscribes_to(event_type) and (e.include_confidential or not confidential)
+    ]
+    if not endpoints:
+        return []
+    event_id = event_id or uuid.uuid4()
+    now = timezone.now()
+    payload = {"id": str(event_id), "type": event_type, "created_at": now.isoformat(), "data": data}
+    created = []
+    for endpoint in endpoints:
+        try:
+            # Race: the same event published twice at once; the unique key keeps one.
+            with transaction.atomic():
+                delivery, made = WebhookDelivery.objects.get_or_create(
+                    endpoint=endpoint,
+                    event_id=event_id,
+                    defaults={"event_type": event_type, "payload": payload, "next_attempt_at": now},
+                )
+        except IntegrityError:
+            continue
+        if made:
+            created.append(delivery)
+    for delivery in created:
+        _enqueue_on_commit(delivery.pk, 1)
+    return created
+
+
+def _enqueue_on_commit(delivery_id: int, attempt: int) -> None:
+    from webhooks.tasks import deliver, enqueue
+
+    transaction.on_commit(lambda: enqueue(deliver, delivery_id, attempt))
+
+
+# --- Delivering -----------------------------------------------------------------------
+
+
+def body_bytes(payload: dict) -> bytes:
+    """The exact bytes sent (and signed): compact, keys sorted, so a redelivery is identical."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_matches(secret: str, body: bytes, header: str) -> bool:
+    """How a receiver checks a request (constant-time comparison)."""
+    return hmac.compare_digest(sign(secret, body), header or "")
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    """POST with a short connect timeout and a per-read timeout; no redirects followed.
+
+    Returns (status code, "") or (None, what went wrong). Never raises for network trouble.
+    """
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    port = parts.port
+    try:
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                parts.hostname,
+                port,
+                timeout=connect_timeout(),
+                context=ssl.create_default_context(),
+            )
+        elif parts.scheme == "http":
+            connection = http.client.HTTPConnection(parts.hostname, port, timeout=connect_timeout())
+        else:
+            return None, f"Unsupported URL scheme {parts.scheme!r}"
+    except ValueError as error:  # a malformed port
+        return None, f"Bad URL: {error}"
+    try:
+        connection.connect()
+        connection.sock.settimeout(read_timeout())
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(MAX_RESPONSE_BYTES)
+        return response.status, ""
+    except TimeoutError:
+        return None, "Timed out"
+    except ssl.SSLError as error:
+        return None, f"TLS error: {error}"[:500]
+    except (OSError, http.client.HTTPException) as error:
+        return None, f"{type(error).__name__}: {error}"[:500]
+    finally:
+        connection.close()
+
+
+@dataclass
+class Attempt:
+    outcome: str  # "succeeded", "retry", "failed", "skipped"
+    retry_in: float | None = None
+
+
+def _claim(delivery_id: int, attempt: int) -> tuple[WebhookDelivery, str, str, bytes] | Attempt:
+    """Take attempt number ``attempt`` if nobody has: the compare-and-set on ``attempts``
+    makes a task the broker delivered twice (or the sweep and a retry) post only once."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("endpoint")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if (
+            delivery is None
+            or delivery.status != WebhookDelivery.Status.PENDING
+            or delivery.attempts != attempt - 1
+        ):
+            return Attempt("skipped")
+        endpoint = delivery.endpoint
+        now = timezone.now()
+        if not endpoint.active or attempt > max_attempts():
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.last_error = (
+                "Not sent: the endpoint is switched off."
+                if not endpoint.active
+                else f"Gave up after {attempt - 1} attempts."
+            )
+            delivery.next_attempt_at = None
+            delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
+            return Attempt("failed")
+        delivery.attempts = attempt
+        delivery.last_attempt_at = now
+        # Until the outcome is recorded; a worker lost mid-request is retried by the sweep
+        # once this has passed.
+        delivery.next_attempt_at = now + timedelta(seconds=connect_timeout() + read_timeout() + 60)
+        delivery.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at"])
+        return delivery, endpoint.url, endpoint.secret, body_bytes(delivery.payload)
+
+
+def delivery_attempt(*, delivery_id: int, attempt: int) -> Attempt:
+    """Make attempt number ``attempt`` of one delivery and record its outcome."""
+    claimed = _claim(delivery_id, attempt)
+    if isinstance(claimed, Attempt):
+        return claimed
+    delivery, url, secret, body = claimed
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        EVENT_HEADER: delivery.event_type,
+        DELIVERY_HEADER: str(delivery.event_id),
+        SIGNATURE_HEADER: sign(secret, body),
+    }
+    # Outside any transaction: no row or table lock is held while we wait on the network.
+    status_code, error = http_post(url, body, headers)
+    ok = status_code is not None and 200 <= status_code < 300
+    if status_code is not None and not ok:
+        error = f"HTTP {status_code}"
+    return _record(delivery.pk, attempt, status_code, error, ok)
+
+
+@transaction.atomic
+def _record(delivery_id: int, attempt: int, status_code: int | None, error: str, ok: bool):
+    delivery = WebhookDelivery.objects.select_for_update(of=("self",)).get(pk=delivery_id)
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    if delivery.status != WebhookDelivery.Status.PENDING or delivery.attempts != attempt:
+        return Attempt("skipped")  # redelivered meanwhile: the new round records its own
+    now = timezone.now()
+    delivery.last_status_code = status_code
+    delivery.last_error = error[:500]
+    result = Attempt("succeeded")
+    if ok:
+        delivery.status = WebhookDelivery.Status.SUCCEEDED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+        endpoint.consecutive_failures = 0
+    else:
+        endpoint.consecutive_failures += 1
+        if endpoint.active and endpoint.consecutive_failures >= disable_after():
+            _disable(endpoint, now)
+        if delivery.attempts >= max_attempts() or not endpoint.active:
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.next_attempt_at = None
+            result = Attempt("failed")
+        else:
+            delay = retry_delay(delivery.attempts)
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
+            result = Attempt("retry", retry_in=delay)
+    delivery.save()
+    endpoint.save(update_fields=["consecutive_failures", "active", "disabled_at", "updated_at"])
+    return result
+
+
+def _disable(endpoint: WebhookEndpoint, now) -> None:
+    """Switch a failing endpoint off and tell every admin (in the same transaction)."""
+    from notifications.services import notification_create
+
+    endpoint.active = False
+    endpoint.disabled_at = now
+    count = endpoint.consecutive_failures
+    for admin in User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"):
+        notification_create(
+            recipient=admin,
+            kind="webhook_disabled",
+            title=f"Webhook to {endpoint.url} switched off after {count} failed attempts",
+            body="Events are no longer sent to it. Check the receiver, then switch it back on.",
+            url=_endpoint_path(endpoint.pk),
+            key=f"webhook:{endpoint.pk}:disabled",
+        )
+    log.warning("Webhook endpoint %s disabled after %s failures", endpoint.pk, count)
+
+
+def _endpoint_path(pk: int) -> str:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("webhooks:detail", args=[pk])
+    except NoReverseMatch:  # a worker without the UI's URLs mounted
+        return f"/webhooks/{pk}/"
+
+
+@transaction.atomic
+def delivery_redeliver(*, delivery: WebhookDelivery, by: User) -> WebhookDelivery:
+    """Send the same event again (same id and body), with a fresh set of attempts."""
+    _require_admin(by)
+    locked = (
+        WebhookDelivery.objects.select_for_update(of=("self",))
+        .select_related("endpoint")
+        .get(pk=delivery.pk)
+    )
+    if not locked.endpoint.active:
+        raise RuleViolation(
+            "endpoint_disabled", "Switch the endpoint back on before sending to it again."
+        )
+    locked.status = WebhookDelivery.Status.PENDING
+    locked.attempts = 0
+    locked.next_attempt_at = timezone.now()
+    locked.delivered_at = None
+    locked.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at"])
+    _enqueue_on_commit(locked.pk, 1)
+    return locked
+
+
+def deliveries_retry_stalled(grace_seconds: int = 300, limit: int = 500) -> int:
+    """Re-enqueue pending deliveries whose task never ran (broker down when enqueued, worker
+    lost mid-request). Safe alongside the regular retries: the attempt claim dedupes."""
+    from webhooks.tasks import deliver, enqueue
+
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    stalled = list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=cutoff
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", "attempts")[:limit]
+    )
+    for pk, attempts in stalled:
+        enqueue(deliver, pk, attempts + 1)
+    return len(stalled)
