@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role, Team, User
@@ -352,7 +352,7 @@ def seed_registry(scale: str) -> bool:
                 relationship=rel,
                 direction=rng.choice(["ours", "theirs"]),
                 description=rng.choice(descriptions),
-                due_on=today + timedelta(days=rng.randint(-30, 45)),
+                due_on=today + timedelta(days=rng.randint(-15, 60)),
                 owner=rel.manager,
                 status=rng.choice(["open", "open", "kept", "broken"]),
                 created_by=rel.manager,
@@ -394,4 +394,8 @@ def seed(scale: str = "small") -> list[DemoUser]:
     reviews_demo.seed(scale, timezone.localdate())
     if fresh:
         relationships_refresh_health_all()  # now that review ratings feed it too
+        if connection.vendor == "postgresql":
+            # Fresh statistics after bulk loading, so the planner sees the real row counts.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
     return users

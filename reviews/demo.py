@@ -20,6 +20,30 @@ WENT_WELL = ["Deliveries on time", "Open conversations", "Joint event drew a cro
 WENT_BADLY = ["Slow answers to our requests", "Budget talks dragged", "Nothing significant"]
 
 
+def _spread_open_reviews(rng: random.Random, today: date) -> None:
+    """A realistic calendar: most open reviews ahead, about one in ten late, a few badly late
+    (escalated) — instead of every cadence computed from old demo reviews falling due."""
+    open_reviews = list(
+        Review.objects.filter(status=Review.Status.SCHEDULED).select_related(
+            "relationship", "relationship__type"
+        )
+    )
+    relationships = []
+    for review in open_reviews:
+        roll = rng.random()
+        if roll < 0.05:
+            review.due_on = today - timedelta(days=rng.randint(15, 60))
+        elif roll < 0.15:
+            review.due_on = today - timedelta(days=rng.randint(1, 13))
+        else:
+            cadence = review.relationship.effective_review_cadence_days
+            review.due_on = today + timedelta(days=rng.randint(0, cadence))
+        review.relationship.next_review_on = review.due_on
+        relationships.append(review.relationship)
+    Review.objects.bulk_update(open_reviews, ["due_on"], batch_size=5000)
+    Relationship.objects.bulk_update(relationships, ["next_review_on"], batch_size=5000)
+
+
 @transaction.atomic
 def seed(scale: str, today: date) -> bool:
     if Review.objects.exists():
@@ -62,6 +86,7 @@ def seed(scale: str, today: date) -> bool:
         )
     Review.objects.bulk_create(completed, batch_size=5000)
     reviews_schedule_missing()
+    _spread_open_reviews(rng, today)
 
     contacts: dict[int, int] = dict(
         Contact.objects.filter(stakeholder__relationships__pk__in=[r[0] for r in reviewed])

@@ -270,7 +270,9 @@ def _release(reminder_ids: list[int]) -> None:
 
 
 def escalations_email(*, today: date | None = None) -> int:
-    """Escalations are e-mailed at once, one mail each (never waiting for the digest)."""
+    """Escalations are e-mailed at once (never waiting for the digest), one mail per recipient
+    per run listing every newly escalated review: after downtime a backlog arrives as one
+    message, not as a flood."""
     today = today or timezone.localdate()
     pending = Reminder.objects.filter(
         kind=Kind.REVIEW_ESCALATED,
@@ -278,10 +280,10 @@ def escalations_email(*, today: date | None = None) -> int:
         emailed_at__isnull=True,
         email_skipped=False,
     )
-    sent = 0
+    outgoing: dict[int, list[Reminder]] = defaultdict(list)
     while True:
-        outgoing = []
         with transaction.atomic():
+            # Stamped before sending, under the row locks: a concurrent run skips these rows.
             claimed = _claim(pending, CLAIM_BATCH)
             preferences = preferences_for_users({r.recipient_id for r in claimed})
             now = timezone.now()
@@ -294,26 +296,34 @@ def escalations_email(*, today: date | None = None) -> int:
                     reminder.email_skipped = True
                     continue
                 reminder.emailed_at = now
-                outgoing.append(reminder)
+                outgoing[reminder.recipient_id].append(reminder)
             Reminder.objects.bulk_update(claimed, ["emailed_at", "email_skipped"])
-        for reminder in outgoing:
-            text = describe(reminder, today)
-            try:
-                send_mail(
-                    subject=text["title"],
-                    message=render_to_string(
-                        "reviews/email/escalation.txt",
-                        {"reminder": reminder, "text": text, "link": links.absolute(text["path"])},
-                    ),
-                    from_email=None,
-                    recipient_list=[reminder.recipient.email],
-                )
-                sent += 1
-            except Exception:
-                log.exception("Escalation e-mail to %s failed; will retry", reminder.recipient_id)
-                _release([reminder.pk])
         if len(claimed) < CLAIM_BATCH:
-            return sent
+            break
+    sent = 0
+    for reminders in outgoing.values():
+        items = [
+            {**describe(r, today), "link": links.absolute(describe(r, today)["path"])}
+            for r in reminders
+        ]
+        subject = (
+            items[0]["title"]
+            if len(items) == 1
+            else f"Escalation: {len(items)} reviews are overdue by more than "
+            f"{escalation_days()} days"
+        )
+        try:
+            send_mail(
+                subject=subject,
+                message=render_to_string("reviews/email/escalation.txt", {"items": items}),
+                from_email=None,
+                recipient_list=[reminders[0].recipient.email],
+            )
+            sent += 1
+        except Exception:
+            log.exception("Escalation e-mail to %s failed; will retry", reminders[0].recipient_id)
+            _release([r.pk for r in reminders])
+    return sent
 
 
 SECTIONS = [

@@ -197,6 +197,21 @@ def test_reviews_overdue_beyond_the_limit_escalate_to_the_teams_executives_at_on
     assert not Notification.objects.filter(recipient=admin_user).exists()
 
 
+def test_a_backlog_of_escalations_reaches_each_executive_as_one_email(
+    manager_a, team_a, rel_type, executive
+):
+    executive.teams.add(team_a)
+    for n, name in enumerate(["Alpha", "Beta", "Gamma"]):
+        with_review(manager_a, team_a, rel_type, TODAY - timedelta(days=20 + n), name)
+    with time_machine.travel(NIGHT, tick=False):
+        reminders_run()
+    [email] = mail.outbox
+    assert email.to == [executive.email]
+    assert email.subject == "Escalation: 3 reviews are overdue by more than 14 days"
+    assert email.body.count("Open the review:") == 3
+    assert all(name in email.body for name in ("Alpha", "Beta", "Gamma"))
+
+
 def test_without_a_team_executive_escalations_go_to_admins(manager_b, team_b, rel_type, admin_user):
     with_review(manager_b, team_b, rel_type, TODAY - timedelta(days=30), "Orphan")
     with time_machine.travel(NIGHT, tick=False):
