@@ -21,11 +21,12 @@ the people involved and its owner, each person counted once.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -349,13 +350,23 @@ def contribution_check(user, plan: Plan | None = None, limit: int = 50) -> Contr
     )
 
     contributing = live.filter(objective__status=Objective.Status.ACTIVE)
-    # NOT IN with a NULL in the list matches nothing: keep initiatives without relationships out.
-    worked_on = contributing.filter(relationships__isnull=False).values("relationships")
-    idle = relationships_visible_to(user).filter(stage__in=ACTIVE_STAGES).exclude(pk__in=worked_on)
+    # NOT EXISTS (an anti-join) lets PostgreSQL walk the relationships in list order and stop
+    # at the page, where NOT IN over a subquery made it sort every idle relationship first.
+    worked_on = Initiative.relationships.through.objects.filter(
+        relationship_id=OuterRef("pk"),
+        initiative__status__in=Initiative.LIVE,
+        initiative__objective__status=Objective.Status.ACTIVE,
+    )
+    idle = relationships_visible_to(user).filter(stage__in=ACTIVE_STAGES).exclude(Exists(worked_on))
     idle_count = idle.count()
     idle_list = list(idle[:limit]) if idle_count else []
 
-    tree = objective_tree()
+    # Only the shape of the cascade is needed here: (id, parent, status) tuples, not the
+    # fully loaded tree with progress.
+    parent_of, status_of, children = {}, {}, defaultdict(list)
+    for pk, parent_id, status in Objective.objects.values_list("pk", "parent_id", "status"):
+        parent_of[pk], status_of[pk] = parent_id, status
+        children[parent_id].append(pk)
     served = set(
         (contributing.filter(plan=plan) if plan is not None else contributing)
         .order_by()
@@ -364,23 +375,27 @@ def contribution_check(user, plan: Plan | None = None, limit: int = 50) -> Contr
     )
     covered: set[int] = set()
     for pk in served:
-        node = tree.by_pk.get(pk)
-        while node is not None and node.pk not in covered:
-            covered.add(node.pk)
-            node = tree.by_pk.get(node.parent_id)
+        while pk is not None and pk in parent_of and pk not in covered:
+            covered.add(pk)
+            pk = parent_of[pk]
     if plan is not None:
         scope: set[int] = set()
-        for objective in plan.objectives.all():
-            if objective.pk in tree.by_pk:
-                scope |= tree.subtree_ids(objective.pk)
+        stack = [pk for pk in plan.objectives.values_list("pk", flat=True) if pk in parent_of]
+        while stack:
+            pk = stack.pop()
+            if pk not in scope:
+                scope.add(pk)
+                stack.extend(children[pk])
     else:
-        scope = set(tree.by_pk)
-    uncovered = [
-        o
-        for o in tree.by_pk.values()
-        if o.pk in scope and o.status == Objective.Status.ACTIVE and o.pk not in covered
+        scope = set(parent_of)
+    uncovered_ids = [
+        pk for pk in scope if status_of[pk] == Objective.Status.ACTIVE and pk not in covered
     ]
-    uncovered.sort(key=lambda o: (o.level.position, o.title, o.pk))
+    uncovered = list(
+        Objective.objects.filter(pk__in=uncovered_ids)
+        .select_related("level")
+        .order_by("level__position", "title", "pk")
+    )
     return ContributionCheck(orphans, idle_list, idle_count, uncovered, limit)
 
 

@@ -91,7 +91,11 @@ class Stakeholder(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["-value_fit", "name"], name="stakeholder_fit_idx")]
+        indexes = [
+            models.Index(fields=["-value_fit", "name"], name="stakeholder_fit_idx"),
+            # Lists of relationships sort by stakeholder name: walk this instead of sorting.
+            models.Index(fields=["name", "id"], name="stakeholder_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from accounts import permissions
 from stakeholders.models import Assessment, Category, Contact, Stakeholder
 
 # Value fit bands used by filters and badges: (low, high) inclusive.
@@ -21,19 +21,26 @@ FIT_BANDS: dict[str, tuple[int, int]] = {"high": (70, 100), "medium": (40, 69), 
 
 
 def stakeholders_for(user) -> QuerySet[Stakeholder]:
-    """Every stakeholder, with its category and the number of relationships the user may see
-    (one query for any number of rows)."""
-    scope = permissions.relationship_scope(user, prefix="relationships__")
-    # An empty Q means "sees everything": Count without a filter is the same and simpler.
-    relationship_count = (
-        Count("relationships", filter=scope, distinct=True)
-        if scope
-        else Count("relationships", distinct=True)
+    """Every stakeholder, with its category and the number of relationships the user may see.
+
+    The count is a correlated subquery rather than a GROUP BY over every stakeholder, so
+    PostgreSQL computes it only for the page of rows shown (sorted through the indexes) and
+    the pagination count stays a plain count."""
+    from relationships.selectors import relationships_visible_to
+
+    visible = (
+        relationships_visible_to(user)
+        .filter(stakeholder=OuterRef("pk"))
+        .order_by()
+        .values("stakeholder")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
-    # Explicit ordering: Meta.ordering does not apply to aggregated (GROUP BY) queries.
     return (
         Stakeholder.objects.select_related("category")
-        .annotate(relationship_count=relationship_count)
+        .annotate(
+            relationship_count=Coalesce(Subquery(visible, output_field=IntegerField()), Value(0))
+        )
         .order_by("name", "pk")
     )
 
