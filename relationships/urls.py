@@ -12,6 +12,7 @@ urlpatterns = [
     path("my/commitments/", views.my_commitments, name="my_commitments"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/history/", views.history, name="history"),
     path("<int:pk>/transition/", views.transition, name="transition"),
     path("<int:pk>/interactions/new/", views.interaction_new, name="interaction_new"),
     path("<int:pk>/commitments/new/", views.commitment_new, name="commitment_new"),

@@ -317,7 +317,8 @@ def _detail_context(
         context["value_by_month"] = selectors.relationship_value_by_month(relationship)
         if may_contribute:
             context["value_form"] = ValueRecordForm()
-    if wanted("history"):
+    # The change history (four history tables) loads on demand: see ``history`` below.
+    if wanted("history") and overrides.pop("with_history", only is not None):
         context["history"] = selectors.relationship_history(relationship)
     if wanted("plans"):
         context["plan_links"] = objectives_for_relationship(relationship)
@@ -334,6 +335,18 @@ def _detail_context(
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     relationship = selectors.get_relationship_for(request.user, pk)
     return render(request, "relationships/detail.html", _detail_context(request, relationship))
+
+
+@require_GET
+def history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The change history: an HTMX fragment loaded when the section scrolls into view, or the
+    whole page with the history expanded for a plain request."""
+    relationship = selectors.get_relationship_for(request.user, pk)
+    if request.htmx:
+        context = _detail_context(request, relationship, only={"history"})
+        return _vary(render(request, "relationships/detail.html#history_list", context))
+    context = _detail_context(request, relationship, with_history=True)
+    return _vary(render(request, "relationships/detail.html", context))
 
 
 # --- Lifecycle ------------------------------------------------------------------------

@@ -235,9 +235,15 @@ def test_history_shows_who_changed_what(manager_a, owned):
         reverse("relationships:edit", args=[owned.pk]),
         {"version": owned.version, "purpose": "A sharper purpose", "review_cadence_days": ""},
     )
-    content = client.get(owned.get_absolute_url()).content.decode()
-    assert "purpose: Grow together → A sharper purpose" in content
-    assert str(manager_a) in content
+    # Loaded on demand: as a fragment when the section scrolls into view, or as a page.
+    url = reverse("relationships:history", args=[owned.pk])
+    fragment = client.get(url, **HTMX).content.decode()
+    assert "purpose: Grow together → A sharper purpose" in fragment
+    assert str(manager_a) in fragment
+    assert "<html" not in fragment
+    page = client.get(url).content.decode()
+    assert "purpose: Grow together → A sharper purpose" in page
+    assert "<html" in page
 
 
 def test_marking_kept_from_the_owners_page_returns_the_row(manager_a, owned):

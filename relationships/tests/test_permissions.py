@@ -144,6 +144,8 @@ def test_history_of_a_hidden_relationship_is_hidden(contributor_a, objects):
     # History is only shown on the detail page, which the visibility rules guard.
     url = objects["secret_b"].get_absolute_url()
     assert client_for(contributor_a).get(url).status_code == 404
+    history = reverse("relationships:history", args=[objects["secret_b"].pk])
+    assert client_for(contributor_a).get(history).status_code == 404
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, objects):
