@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run serve test lint format migrate demo lock clean
+.PHONY: install run serve test lint format migrate demo lock clean bench loadtest scaleout
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ $(INSTALLED): requirements/dev.lock | $(BIN)/python
 	touch $@
 
 install: $(INSTALLED)
+
+# The performance tools (locust) only for the targets that need them.
+BENCH_INSTALLED := $(VENV)/.installed-bench
+$(BENCH_INSTALLED): requirements/bench.lock $(INSTALLED)
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet --require-hashes -r requirements/bench.lock
+	touch $@
 
 migrate: install
 	python manage.py migrate --noinput
@@ -37,6 +43,18 @@ test: install
 	ruff format --check .
 	pytest
 
+## bench: measure the main pages on the large dataset (PostgreSQL and Redis on loopback)
+bench: $(BENCH_INSTALLED)
+	python -u bench/run.py
+
+## loadtest: 50 simulated users for 2 minutes against gunicorn + PostgreSQL + Redis + a worker
+loadtest: $(BENCH_INSTALLED)
+	python -u bench/loadtest.py
+
+## scaleout: two web instances and two workers sharing one database and broker
+scaleout: $(BENCH_INSTALLED)
+	python -u bench/scaleout.py
+
 lint: install
 	ruff check .
 	ruff format --check .
@@ -50,6 +68,7 @@ lock: install
 	$(BIN)/python -m pip install --quiet uv
 	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -o requirements/base.lock
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements/dev.lock
+	uv pip compile pyproject.toml --extra dev --extra bench --generate-hashes --python-version 3.11 -q -o requirements/bench.lock
 
 clean:
 	rm -rf $(VENV) var staticfiles
