@@ -49,7 +49,7 @@ bench: $(BENCH_INSTALLED)
 
 ## loadtest: 50 simulated users for 2 minutes against gunicorn + PostgreSQL + Redis + a worker
 loadtest: $(BENCH_INSTALLED)
-	python -u bench/loadtest.py
+	python -u bench/loadtest.py $(ARGS)
 
 ## scaleout: two web instances and two workers sharing one database and broker
 scaleout: $(BENCH_INSTALLED)

@@ -11,9 +11,18 @@ pytest_plugins = ["tests.browser.fixtures"]
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, tmp_path):
+def _fast_and_isolated(settings, tmp_path, request):
     # Fast password hashing keeps the suite quick; e-mail goes to the locmem outbox.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A fresh, private cache per test: rate-limit counters (API throttles, the survey page)
+    # must not leak from one test to the next, and flushing the shared Redis would also
+    # flush the Celery broker the worker tests use.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": request.node.nodeid,
+        }
+    }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
 

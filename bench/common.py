@@ -201,7 +201,9 @@ class Supervisor:
         self.children: list[tuple[str, subprocess.Popen]] = []
 
     def __enter__(self) -> Supervisor:
-        # A SIGTERM to this script unwinds like Ctrl-C, so the finally blocks still run.
+        # Ctrl-C (even when started with SIGINT ignored, as background jobs are) and SIGTERM
+        # unwind as KeyboardInterrupt, so the finally blocks still run.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         return self
 
@@ -260,19 +262,26 @@ class Supervisor:
             )
         return process
 
+    def wait_for_log(
+        self, name: str, text: str, process: subprocess.Popen, timeout: float = 60
+    ) -> None:
+        """Wait until `text` appears in the log of `name` (bounded; fails if it exits)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log(name).read_text(errors="replace"):
+                return
+            if process.poll() is not None:
+                raise SystemExit(f"bench: {name} exited early (see {self.log(name)})")
+            time.sleep(0.3)
+        raise SystemExit(f"bench: {name} not ready within {timeout:.0f} s (see {self.log(name)})")
+
     def start_celery(self, name: str, args: list[str], env: dict[str, str], timeout: float = 60):
         """A Celery worker (or beat) logging to its own file; waits until it is ready."""
         argv = [PYTHON, "-m", "celery", "--app", "config", *args]
         process = self.start(name, argv, env)
         ready = "beat: Starting" if args[0] == "beat" else " ready."
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"bench: {name} exited early (see {self.log(name)})")
-            if ready in self.log(name).read_text(errors="replace"):
-                return process
-            time.sleep(0.3)
-        raise SystemExit(f"bench: {name} not ready within {timeout:.0f} s (see {self.log(name)})")
+        self.wait_for_log(name, ready, process, timeout)
+        return process
 
 
 def _raise_keyboard_interrupt(signum, frame):

@@ -49,6 +49,11 @@ PERIODS = ["this_month", "last_month", "this_quarter", "last_quarter", "this_yea
 CHANNELS = ["meeting", "call", "email", "event", "site_visit", "other"]
 SEARCHES = ["heron", "trust", "foundation", "global", "partners"]
 
+# As the TLS proxy in front of gunicorn does (nginx's default upstream HTTP/1.0): one
+# connection per request. Reusing idle keep-alive connections would race gunicorn closing
+# them after its 2 s keep-alive, and a POST lost that way is the load generator's artefact.
+UPSTREAM = {"Connection": "close"}
+
 # Which account each new locust user takes: round robin over the prepared pools.
 _next = {kind: itertools.count() for kind in ("manager", "executive", "api")}
 _write_ids = itertools.count(1)
@@ -70,6 +75,13 @@ def _summary(write_id: str) -> str:
     )
 
 
+def _why(response) -> str:
+    """Status and reason of a failed response; status 0 means no answer (the exception)."""
+    if not response.status_code:
+        return f"no response: {getattr(response, 'error', None)!r}"
+    return f"{response.status_code} {(response.text or '')[:200]}"
+
+
 def _past_day() -> str:
     # Never "today": the server's day (TIME_ZONE) may differ from this machine's.
     return (date.today() - timedelta(days=random.randint(1, 20))).isoformat()
@@ -88,7 +100,7 @@ class _Browser(FastHttpUser):
     wait_time = between(1, 3)
     network_timeout = 60.0
     connection_timeout = 10.0
-    default_headers = {"X-Forwarded-Proto": "https", "Accept": "text/html"}
+    default_headers = {"X-Forwarded-Proto": "https", "Accept": "text/html", **UPSTREAM}
     username = ""
 
     def on_start(self) -> None:
@@ -123,13 +135,13 @@ class _Browser(FastHttpUser):
             "/accounts/login/", "/accounts/login/", data, name="sign in (POST)", catch_response=True
         ) as r:
             if r.status_code != 302:
-                r.failure(f"sign-in as {self.username} answered {r.status_code}")
+                r.failure(f"sign-in as {self.username}: {_why(r)}")
 
     def page(self, path: str, name: str, expect: str | None = None):
         """GET a page; a redirect to the login form or a missing landmark is a failure."""
         with self.client.get(path, name=name, catch_response=True) as r:
             if r.status_code != 200:
-                r.failure(f"{r.status_code}")
+                r.failure(_why(r))
             elif expect and expect not in (r.text or ""):
                 r.failure(f"{expect!r} not in the page")
             return r
@@ -194,7 +206,7 @@ class ManagerUser(_Browser):
             elif r.status_code == 200:
                 r.failure("form refused (200 with errors)")
             else:
-                r.failure(f"{r.status_code} {location}")
+                r.failure(f"{_why(r)} {location}")
 
     @task(1)
     def board(self) -> None:
@@ -246,12 +258,13 @@ class ApiUser(FastHttpUser):
             "Authorization": f"Bearer {account['token']}",
             "Accept": "application/json",
             "X-Forwarded-Proto": "https",
+            **UPSTREAM,
         }
 
     def get_list(self, path: str, name: str, follow_next: bool) -> None:
         with self.client.get(path, headers=self.headers, name=name, catch_response=True) as r:
             if r.status_code != 200:
-                r.failure(f"{r.status_code}")
+                r.failure(_why(r))
                 return
             following = (r.json() or {}).get("next")
         if follow_next and following:
@@ -311,4 +324,4 @@ class ApiUser(FastHttpUser):
             if r.status_code == 201:
                 ACKED.append(write_id)
             else:
-                r.failure(f"{r.status_code} {(r.text or '')[:200]}")
+                r.failure(_why(r))

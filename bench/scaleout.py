@@ -35,14 +35,13 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from common import (
-    PASSWORD,
     PYTHON,
     RESULTS,
     ROOT,
@@ -61,6 +60,7 @@ MANUAL_RUNS = 6
 BEAT_INTERVAL = 2.0  # seconds between beat's reminder sends during the check
 BEAT_WINDOW = 12.0  # how long beat keeps sending after the manual burst
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+REVIEW_LINK = re.compile(r"/reviews/(\d+)/")
 
 # Beat as in production, except that the hourly reminder entry fires every few seconds.
 BEAT_BOOTSTRAP = """
@@ -112,11 +112,12 @@ with transaction.atomic():
     Commitment.objects.bulk_update(ours, ["due_on"])
     # Feedback requests whose send task "never ran": the hourly run's sweep sends them.
     manager = User.objects.get(username="manager")
-    feedback = 0
-    for relationship in Relationship.objects.filter(stage__in=ACTIVE_STAGES).order_by("pk")[:10]:
+    feedback, contacted = 0, set()
+    for relationship in Relationship.objects.filter(stage__in=ACTIVE_STAGES).order_by("pk")[:20]:
         contact = Contact.objects.filter(stakeholder_id=relationship.stakeholder_id).first()
-        if contact is None or not contact.email or feedback == 4:
+        if contact is None or not contact.email or contact.pk in contacted or feedback == 4:
             continue
+        contacted.add(contact.pk)
         request = FeedbackRequest.objects.create(
             relationship=relationship,
             contact=contact,
@@ -164,6 +165,13 @@ print(json.dumps({
 }))
 """
 
+AUDIT_MARK_SCRIPT = """
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT coalesce(max(id), 0) FROM scaleout_notification_audit")
+    print(cursor.fetchone()[0])
+"""
+
 TRIGGER_SCRIPT = """
 import json
 from reviews.tasks import run_reminders
@@ -184,7 +192,9 @@ identity = Counter(
 )
 with connection.cursor() as cursor:
     cursor.execute(
-        "SELECT recipient_id, key, op, count(*) FROM scaleout_notification_audit GROUP BY 1, 2, 3"
+        "SELECT recipient_id, key, op, count(*) FROM scaleout_notification_audit WHERE id > %s "
+        "GROUP BY 1, 2, 3",
+        [{since}],
     )
     audit = cursor.fetchall()
 events = Counter()
@@ -199,15 +209,15 @@ for r in reminders:
     expected.add(key)
     if r.notified_at is None or events[key] != 1 or rows[key] != 1:
         not_once.append([r.pk, r.kind, r.subject_key, r.recipient_id, events[key], rows[key]])
-escalations = Counter(
-    r.recipient.email for r in reminders if r.kind == "review_escalated" and r.emailed_at
+escalations = sorted(
+    [r.recipient.email, r.review_id]
+    for r in reminders
+    if r.kind == "review_escalated" and r.emailed_at
 )
 digest_reminders = sum(1 for r in reminders if r.kind != "review_escalated" and r.emailed_at)
 digests = Counter(Digest.objects.values_list("recipient__email", flat=True))
 feedback = Counter(
-    FeedbackRequest.objects.filter(sent_at__isnull=False, nonce_hash__gt="")
-    .exclude(message="")
-    .filter(message="How are we doing?")
+    FeedbackRequest.objects.filter(message="How are we doing?", sent_at__isnull=False)
     .values_list("contact__email", flat=True)
 )
 print(json.dumps({
@@ -216,13 +226,13 @@ print(json.dumps({
     "recipients": len({r.recipient_id for r in reminders}),
     "duplicate_reminders": sum(n - 1 for n in identity.values()),
     "not_notified": sum(1 for r in reminders if r.notified_at is None),
-    "notification_rows": sum(rows.values()),
+    "notification_rows": sum(rows[key] for key in expected),
     "notification_events": sum(events.values()),
     "notification_inserts": inserts,
     "events_without_reminder": sum(n for key, n in events.items() if key not in expected),
     "not_exactly_once": not_once[:20],
     "not_exactly_once_count": len(not_once),
-    "emailed_escalations": dict(escalations),
+    "emailed_escalations": escalations,
     "emailed_digest_reminders": digest_reminders,
     "digests": dict(digests),
     "feedback_sent": dict(feedback),
@@ -289,7 +299,14 @@ class SMTPSink(socketserver.ThreadingTCPServer):
         out = []
         for message in raw:
             parsed = BytesParser(policy=policy.default).parsebytes(message)
-            out.append({"to": str(parsed["To"]), "subject": str(parsed["Subject"])})
+            body = parsed.get_body(preferencelist=("plain",))
+            out.append(
+                {
+                    "to": str(parsed["To"]),
+                    "subject": str(parsed["Subject"]),
+                    "body": body.get_content() if body is not None else "",
+                }
+            )
         return out
 
     def close(self) -> None:
@@ -434,7 +451,6 @@ def check_sessions(report: Report, a: Client, b: Client, name: str) -> None:
 def check_sign_out(report: Report, a: Client, b: Client) -> None:
     response, page, _ = b.request("GET", "/")
     out, _, _ = form_post(b, "/accounts/logout/", {"csrfmiddlewaretoken": csrf_of(page)}, "/")
-    a.cookies = {k: v for k, v in a.cookies.items()}  # A still holds the old session cookie
     after, _, _ = a.request("GET", "/")
     location = after.getheader("Location") or ""
     report.check(
@@ -445,14 +461,13 @@ def check_sign_out(report: Report, a: Client, b: Client) -> None:
 
 
 def check_writes(report: Report, a: Client, b: Client, relationship: int, run_id: str) -> None:
-    day = datetime.now().date().replace(day=1).isoformat()  # safely not in the future
+    day = (date.today() - timedelta(days=1)).isoformat()  # never in the server's future
     for writer, reader, w, r in ((a, b, "A", "B"), (b, a, "B", "A")):
         summary = f"scaleout-{run_id} written through {w}"
         status = log_interaction(writer, relationship, summary, day)
         _, page, _ = reader.request("GET", f"/relationships/{relationship}/")
-        _, api, _ = reader.request(
-            "GET", f"/api/v1/interactions/?relationship={relationship}&search={summary}"
-        )
+        query = urlencode({"relationship": relationship, "search": summary})
+        _, api, _ = reader.request("GET", f"/api/v1/interactions/?{query}")
         in_page = summary.encode() in page
         try:
             in_api = any(i["summary"] == summary for i in json.loads(api)["results"])
@@ -468,9 +483,7 @@ def check_writes(report: Report, a: Client, b: Client, relationship: int, run_id
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep-logs", action="store_true", help="print where the logs are")
-    parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
 
     database_url = os.environ.get("SCALEOUT_DATABASE_URL", DEFAULT_DB)
     redis_url = os.environ.get("SCALEOUT_REDIS_URL", DEFAULT_REDIS)
@@ -534,6 +547,7 @@ def main() -> int:
             check_sign_out(report, a, b)
 
             # c. Reminders: beat (every BEAT_INTERVAL s) and six manual sends, all at once.
+            since = shell_json(base, AUDIT_MARK_SCRIPT)
             beat = supervisor.start(
                 "beat",
                 [PYTHON, "-c", BEAT_BOOTSTRAP, str(work / "celerybeat-schedule"),
@@ -562,7 +576,7 @@ def main() -> int:
             time.sleep(1)  # mails are sent after the rows are stamped: let the last ones land
         facts["load_average_after"] = load_average()
 
-        verify = shell_json(base, VERIFY_SCRIPT)
+        verify = shell_json(base, VERIFY_SCRIPT.replace("{since}", str(int(since))))
         mails = sink.parsed()
         check_reminders(report, verify, mails, runs, manual)
         facts["verify"] = verify
@@ -638,33 +652,45 @@ def check_reminders(
         f"{verify['not_exactly_once_count']} reminders not exactly once",
         not_exactly_once=verify["not_exactly_once"],
     )
-    escalation_mails = Counter(m["to"] for m in mails if m["subject"].startswith("Escalation:"))
+    # An escalation mail may list several reviews (one mail per person per run): what
+    # counts is that no (person, review) is in two mails, and every one stamped is in one.
+    escalation_mails = [m for m in mails if m["subject"].startswith("Escalation:")]
+    escalated = Counter(
+        (m["to"], int(review))
+        for m in escalation_mails
+        for review in REVIEW_LINK.findall(m["body"])
+    )
+    stamped = Counter((email, review) for email, review in verify["emailed_escalations"])
     digest_mails = Counter(m["to"] for m in mails if m["subject"].startswith("Rapport: "))
     feedback_mails = Counter(m["to"] for m in mails if "would value your feedback" in m["subject"])
-    other = len(mails) - sum(escalation_mails.values()) - sum(digest_mails.values())
+    other = len(mails) - len(escalation_mails) - sum(digest_mails.values())
     other -= sum(feedback_mails.values())
     sent_escalations = sum(r.get("escalations", 0) for r in results)
     sent_digests = sum(r.get("digests", 0) for r in results)
+    sent_feedback = sum(r.get("feedback_sent", 0) for r in results)
     ok = (
-        escalation_mails == Counter(verify["emailed_escalations"])
+        escalated == stamped
+        and max(escalated.values(), default=0) <= 1
         and digest_mails == Counter(verify["digests"])
         and max(digest_mails.values(), default=0) <= 1
         and feedback_mails == Counter(verify["feedback_sent"])
-        and max(feedback_mails.values(), default=0) <= 1
-        and sent_escalations == sum(escalation_mails.values())
+        and sent_escalations == len(escalation_mails)
         and sent_digests == sum(digest_mails.values())
+        and sent_feedback == sum(feedback_mails.values())
         and other == 0
         and len(mails) > 0
     )
+    twice = sum(1 for n in escalated.values() if n > 1)
     report.check(
         "c. each reminder e-mailed at most once",
         ok,
-        f"{len(mails)} mails received by the SMTP sink: {sum(escalation_mails.values())} "
-        f"escalations for {sum(verify['emailed_escalations'].values())} escalated reminders "
-        f"stamped e-mailed, {sum(digest_mails.values())} digests to "
-        f"{len(digest_mails)} people (at most one each; {verify['emailed_digest_reminders']} "
-        f"reminders in them), {sum(feedback_mails.values())} feedback requests for "
-        f"{len(verify['feedback_sent'])} pending; {other} other",
+        f"{len(mails)} mails received by the SMTP sink: {len(escalation_mails)} escalation mails "
+        f"naming {len(escalated)} (person, review) pairs for {len(stamped)} escalated reminders "
+        f"stamped e-mailed ({twice} named twice); {sum(digest_mails.values())} digests to "
+        f"{len(digest_mails)} people (at most one each, {verify['emailed_digest_reminders']} "
+        f"reminders in them); {sum(feedback_mails.values())} feedback requests for "
+        f"{sum(verify['feedback_sent'].values())} pending; {other} other; the runs report "
+        f"{sent_escalations} escalation mails, {sent_digests} digests, {sent_feedback} feedback",
     )
 
 

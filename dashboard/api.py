@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import error_responses
 from dashboard import selectors
 from dashboard.forms import PERIODS, DashboardFilterForm
 
@@ -104,10 +105,7 @@ class DashboardAPIView(APIView):
         ],
         responses={
             200: FIGURES,
-            400: inline_serializer(
-                name="DashboardFilterErrors",
-                fields={"field": serializers.ListField(child=serializers.CharField())},
-            ),
+            **error_responses(400),
         },
         examples=[OpenApiExample("A team's quarter", value=EXAMPLE, response_only=True)],
         tags=["dashboard"],

@@ -10,9 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import FILTER_BACKENDS, StrictBooleanFilter, error_responses
 from notifications import selectors, services
 from notifications.models import Notification
-from plans.api import FILTER_BACKENDS, READ_ERRORS, StrictBooleanFilter
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -40,7 +40,7 @@ class NotificationFilter(filters.FilterSet):
     list=extend_schema(description="Your notifications, newest first."),
     retrieve=extend_schema(
         description="One of your notifications.",
-        responses={200: NotificationSerializer, **READ_ERRORS},
+        responses={200: NotificationSerializer, **error_responses(404)},
     ),
 )
 class NotificationViewSet(
@@ -65,7 +65,7 @@ class NotificationViewSet(
     @extend_schema(
         description="Mark one notification read (already read: unchanged).",
         request=None,
-        responses={200: NotificationSerializer, **READ_ERRORS},
+        responses={200: NotificationSerializer, **error_responses(404)},
     )
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk=None) -> Response:

@@ -5,22 +5,19 @@ the same rules, history and errors as the pages. Everyone signed in reads; manag
 admins write (accounts.permissions.may_edit_plans), anyone else gets 403 before their
 input is even parsed.
 
-The few helpers the reviews and notifications APIs share (the error schema, the ordering
-with a stable tie-breaker, the permission that answers with a business-rule body) live at
-the top of this module until core/api.py offers them.
+The shared pieces (error schema, stable ordering, strict booleans, the permission that
+answers with a business-rule body) come from core/api.py.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 
-from django import forms
 from django.db.models import Prefetch, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -28,98 +25,25 @@ from drf_spectacular.utils import (
 from rest_framework import permissions as drf_permissions
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import permissions
 from accounts.models import User
-from core.api import TokenScopePermission
-from core.errors import PermissionRefused, RuleViolation
+from core.api import (
+    FILTER_BACKENDS,
+    EnumField,
+    IdsFilter,
+    RuleBasedWritePermission,
+    StrictBooleanFilter,
+    TokenScopePermission,
+    error_responses,
+)
+from core.errors import RuleViolation
 from plans import selectors, services
 from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from relationships.models import Relationship
-
-# --- Shared API helpers -----------------------------------------------------------------
-
-
-class BusinessRuleErrorSerializer(serializers.Serializer):
-    """The body of a 400/403 refused by a business rule (core.api.api_exception_handler)."""
-
-    code = serializers.CharField(help_text="Stable, machine-readable: e.g. cycle, invalid.")
-    detail = serializers.CharField(help_text="What is missing or wrong, for a person.")
-    field = serializers.CharField(required=False, help_text="The input at fault, if one is.")
-
-    class Meta:
-        ref_name = "BusinessRuleError"
-
-
-ERRORS = {
-    400: OpenApiResponse(
-        BusinessRuleErrorSerializer,
-        description="Invalid input (field errors) or a business rule refused it; nothing saved.",
-    ),
-    403: OpenApiResponse(BusinessRuleErrorSerializer, description="Not allowed for your role."),
-    404: OpenApiResponse(description="No such record, or not one you may see."),
-}
-READ_ERRORS = {404: ERRORS[404]}
-
-
-class StableOrderingFilter(OrderingFilter):
-    """Any requested ordering ends with ``id``, so pages never repeat or skip a row."""
-
-    def get_ordering(self, request, queryset, view):
-        ordering = list(super().get_ordering(request, queryset, view) or [])
-        if ordering and not {"id", "-id", "pk", "-pk"} & set(ordering):
-            ordering.append("id")
-        return ordering
-
-
-class _StrictBooleanField(forms.NullBooleanField):
-    widget = forms.TextInput
-    WORDS = {"true": True, "1": True, "false": False, "0": False}
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        if isinstance(value, bool):
-            return value
-        try:
-            return self.WORDS[str(value).strip().lower()]
-        except KeyError:
-            raise forms.ValidationError("Use true or false.", code="invalid") from None
-
-    def validate(self, value):
-        pass
-
-
-class StrictBooleanFilter(filters.BooleanFilter):
-    """true/false (or 1/0); anything else answers 400 instead of being ignored."""
-
-    field_class = _StrictBooleanField
-
-    def __init__(self, *args, **kwargs):
-        # django-filter's BooleanWidget turns unknown words into "no filter"; read the raw text.
-        kwargs["widget"] = forms.TextInput
-        super().__init__(*args, **kwargs)
-
-
-FILTER_BACKENDS = [filters.DjangoFilterBackend, SearchFilter, StableOrderingFilter]
-
-
-class RuleBasedWritePermission(drf_permissions.BasePermission):
-    """Reads for everyone signed in; writes when ``allowed(user)``. A refusal answers 403
-    with the same {code, detail} body as a refusal from a service."""
-
-    message = "You may not change this record."
-
-    def allowed(self, user) -> bool:
-        raise NotImplementedError
-
-    def has_permission(self, request, view) -> bool:
-        if request.method in drf_permissions.SAFE_METHODS or self.allowed(request.user):
-            return True
-        raise PermissionRefused(self.message)
+from relationships.selectors import relationships_visible_to
 
 
 class MayEditPlans(RuleBasedWritePermission):
@@ -127,21 +51,6 @@ class MayEditPlans(RuleBasedWritePermission):
 
     def allowed(self, user) -> bool:
         return permissions.may_edit_plans(user)
-
-
-def named_choice_field(name: str, choices, **kwargs) -> serializers.ChoiceField:
-    """A ChoiceField whose enum is its own schema component, ``name``: the schema generator
-    would otherwise call every ``status`` enum "StatusEnum" and warn about the collision."""
-    field_class = _ENUM_FIELDS.get(name)
-    if field_class is None:  # one class per component, or the generator sees two
-        field_class = type(f"{name}Field", (serializers.ChoiceField,), {})
-        values = [value for value, _ in choices]
-        extend_schema_field({"type": "string", "enum": values}, component_name=name)(field_class)
-        _ENUM_FIELDS[name] = field_class
-    return field_class(choices=choices, **kwargs)
-
-
-_ENUM_FIELDS: dict[str, type[serializers.ChoiceField]] = {}
 
 
 def _people() -> QuerySet[User]:
@@ -181,7 +90,7 @@ class _Progress:
 
 
 class ObjectiveSerializer(serializers.ModelSerializer):
-    status = named_choice_field("ObjectiveStatusEnum", Objective.Status.choices, read_only=True)
+    status = EnumField(Objective.Status.choices, "ObjectiveStatusEnum", read_only=True)
     level_name = serializers.CharField(source="level.name", read_only=True)
     kpi_progress = serializers.FloatField(
         read_only=True, allow_null=True, help_text="0–100 toward the KPI target; null without one."
@@ -234,7 +143,7 @@ class ObjectiveInputSerializer(serializers.Serializer):
     owner = serializers.PrimaryKeyRelatedField(queryset=_people(), allow_null=True, required=False)
     period = serializers.CharField(max_length=40, required=False, allow_blank=True)
     target_date = serializers.DateField(required=False, allow_null=True)
-    status = named_choice_field("ObjectiveStatusEnum", Objective.Status.choices, required=False)
+    status = EnumField(Objective.Status.choices, "ObjectiveStatusEnum", required=False)
     kpi_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     kpi_unit = serializers.CharField(max_length=30, required=False, allow_blank=True)
     kpi_baseline = serializers.DecimalField(
@@ -273,7 +182,7 @@ class ObjectiveNodeSerializer(serializers.Serializer):
     title = serializers.CharField()
     level = serializers.IntegerField(source="level_id")
     level_name = serializers.CharField(source="level.name")
-    status = named_choice_field("ObjectiveStatusEnum", Objective.Status.choices)
+    status = EnumField(Objective.Status.choices, "ObjectiveStatusEnum")
     owner = serializers.IntegerField(source="owner_id", allow_null=True)
     kpi_progress = serializers.FloatField(allow_null=True)
     progress = serializers.SerializerMethodField()
@@ -312,7 +221,7 @@ DELETE_CHILDREN = OpenApiParameter(
 @extend_schema_view(
     list=extend_schema(description="Objectives in cascade order, each with rolled-up progress."),
     retrieve=extend_schema(
-        description="One objective.", responses={200: ObjectiveSerializer, **READ_ERRORS}
+        description="One objective.", responses={200: ObjectiveSerializer, **error_responses(404)}
     ),
 )
 class ObjectiveViewSet(viewsets.ModelViewSet):
@@ -340,7 +249,7 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
     @extend_schema(
         description="Add an objective to the cascade.",
         request=ObjectiveInputSerializer,
-        responses={201: ObjectiveSerializer, **ERRORS},
+        responses={201: ObjectiveSerializer, **error_responses(400, 403, 404)},
         examples=[
             OpenApiExample(
                 "A strategic objective under the vision",
@@ -378,7 +287,7 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
         description="Edit some fields; a new `parent` moves the objective (cycles refused "
         "with code `cycle`).",
         request=ObjectiveInputSerializer(partial=True),
-        responses={200: ObjectiveSerializer, **ERRORS},
+        responses={200: ObjectiveSerializer, **error_responses(400, 403, 404)},
         examples=[OpenApiExample("Mark achieved", value={"status": "achieved"}, request_only=True)],
     )
     def partial_update(self, request: Request, pk=None) -> Response:
@@ -396,7 +305,7 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
         description="Delete the objective. Initiatives serving it then serve none (the "
         "contribution check lists them).",
         parameters=[DELETE_CHILDREN],
-        responses={204: None, **ERRORS},
+        responses={204: None, **error_responses(400, 403, 404)},
     )
     def destroy(self, request: Request, pk=None) -> Response:
         objective = self.get_object()
@@ -418,7 +327,7 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
         "`null`. Moving it under itself or one of its own sub-objectives answers 400 with "
         "code `cycle`.",
         request=ObjectiveMoveSerializer,
-        responses={200: ObjectiveSerializer, **ERRORS},
+        responses={200: ObjectiveSerializer, **error_responses(400, 403, 404)},
         examples=[
             OpenApiExample("Move under objective 3", value={"parent": 3}, request_only=True),
             OpenApiExample("Move to the top", value={"parent": None}, request_only=True),
@@ -449,7 +358,7 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
         description="Record a dated KPI value; the objective's current value becomes the "
         "latest by date. Refused with `no_kpi` when the objective has no KPI and target.",
         request=MeasurementInputSerializer,
-        responses={201: MeasurementSerializer, **ERRORS},
+        responses={201: MeasurementSerializer, **error_responses(400, 403, 404)},
         examples=[
             OpenApiExample(
                 "A quarter's figure",
@@ -472,7 +381,7 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
         description="The whole cascade as a tree, each node with rolled-up progress, computed "
         "from one query. `root` limits it to one objective's branch.",
         parameters=[OpenApiParameter("root", int, description="Only this objective's branch.")],
-        responses={200: ObjectiveNodeSerializer(many=True), **READ_ERRORS},
+        responses={200: ObjectiveNodeSerializer(many=True), **error_responses(404)},
         filters=False,
     )
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
@@ -481,7 +390,10 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
         roots = tree.roots
         root = request.query_params.get("root")
         if root is not None:
-            node = tree.by_pk.get(int(root)) if root.isdigit() else None
+            try:
+                node = tree.by_pk.get(int(root))
+            except ValueError:  # not a number ("²" passes str.isdigit but not int)
+                node = None
             if node is None:
                 raise RuleViolation("unknown_objective", "No such objective.", "root")
             roots = [node]
@@ -578,7 +490,7 @@ class PlanFilter(filters.FilterSet):
     retrieve=extend_schema(
         description="One plan with its totals: hours planned and spent, budgets per currency, "
         "people involved.",
-        responses={200: PlanDetailSerializer, **READ_ERRORS},
+        responses={200: PlanDetailSerializer, **error_responses(404)},
     ),
 )
 class PlanViewSet(viewsets.ModelViewSet):
@@ -612,7 +524,7 @@ class PlanViewSet(viewsets.ModelViewSet):
     @extend_schema(
         description="Create a plan for a period.",
         request=PlanInputSerializer,
-        responses={201: PlanDetailSerializer, **ERRORS},
+        responses={201: PlanDetailSerializer, **error_responses(400, 403, 404)},
         examples=[
             OpenApiExample(
                 "FY2027",
@@ -647,7 +559,7 @@ class PlanViewSet(viewsets.ModelViewSet):
     @extend_schema(
         description="Edit some fields of a plan; `objectives` replaces the list.",
         request=PlanInputSerializer(partial=True),
-        responses={200: PlanDetailSerializer, **ERRORS},
+        responses={200: PlanDetailSerializer, **error_responses(400, 403, 404)},
         examples=[OpenApiExample("Rename", value={"title": "Partners 2027"}, request_only=True)],
     )
     def partial_update(self, request: Request, pk=None) -> Response:
@@ -662,7 +574,7 @@ class PlanViewSet(viewsets.ModelViewSet):
 
 
 class InitiativeSerializer(serializers.ModelSerializer):
-    status = named_choice_field("InitiativeStatusEnum", Initiative.Status.choices, read_only=True)
+    status = EnumField(Initiative.Status.choices, "InitiativeStatusEnum", read_only=True)
     people = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     relationships = serializers.PrimaryKeyRelatedField(
         many=True,
@@ -737,7 +649,7 @@ class InitiativeInputSerializer(serializers.Serializer):
     )
     start_on = serializers.DateField(required=False, allow_null=True)
     end_on = serializers.DateField(required=False, allow_null=True)
-    status = named_choice_field("InitiativeStatusEnum", Initiative.Status.choices, required=False)
+    status = EnumField(Initiative.Status.choices, "InitiativeStatusEnum", required=False)
     relationships = VisibleRelationships(
         queryset=Relationship.objects.all(), many=True, required=False
     )
@@ -748,6 +660,15 @@ class InitiativeUpdateSerializer(InitiativeInputSerializer):
 
 
 class InitiativeFilter(filters.FilterSet):
+    # Only relationships the caller may see are valid choices: an invisible id answers like an
+    # unknown one (400), so the filter reveals nothing about confidential relationships.
+    relationships = IdsFilter(
+        queryset=lambda request: (
+            relationships_visible_to(request.user) if request else Relationship.objects.none()
+        ),
+        label="Works on any of these relationships.",
+    )
+
     class Meta:
         model = Initiative
         fields = ["plan", "objective", "status", "owner", "relationships"]
@@ -756,7 +677,7 @@ class InitiativeFilter(filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(description="Initiatives of every plan, in date order."),
     retrieve=extend_schema(
-        description="One initiative.", responses={200: InitiativeSerializer, **READ_ERRORS}
+        description="One initiative.", responses={200: InitiativeSerializer, **error_responses(404)}
     ),
 )
 class InitiativeViewSet(viewsets.ModelViewSet):
@@ -794,7 +715,7 @@ class InitiativeViewSet(viewsets.ModelViewSet):
         description="Add an initiative to a plan. `relationships` may only name relationships "
         "you can see.",
         request=InitiativeInputSerializer,
-        responses={201: InitiativeSerializer, **ERRORS},
+        responses={201: InitiativeSerializer, **error_responses(400, 403, 404)},
         examples=[
             OpenApiExample(
                 "A partnering workshop",
@@ -831,7 +752,7 @@ class InitiativeViewSet(viewsets.ModelViewSet):
         description="Edit some fields; `people` and `relationships` replace their lists (links "
         "to relationships you cannot see are kept).",
         request=InitiativeUpdateSerializer(partial=True),
-        responses={200: InitiativeSerializer, **ERRORS},
+        responses={200: InitiativeSerializer, **error_responses(400, 403, 404)},
         examples=[
             OpenApiExample("Record time spent", value={"spent_hours": "30.50"}, request_only=True)
         ],

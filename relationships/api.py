@@ -18,12 +18,22 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import filters, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Role, Team, User
+from core.api import (
+    CONFLICT_EXAMPLE,
+    FILTER_BACKENDS,
+    LONG_TEXT,
+    EnumField,
+    NewestFirstCursorPagination,
+    error_responses,
+    rule_error_example,
+)
 from relationships import selectors, services
 from relationships.filters import RelationshipFilter
 from relationships.models import (
@@ -34,14 +44,6 @@ from relationships.models import (
     Stage,
     StageTransition,
     ValueRecord,
-)
-from stakeholders.api import (
-    CONFLICT_EXAMPLE,
-    FILTER_BACKENDS,
-    LONG_TEXT,
-    EnumField,
-    error_responses,
-    rule_error_example,
 )
 from stakeholders.models import Contact, Stakeholder
 
@@ -516,10 +518,18 @@ class InteractionFilter(django_filters.FilterSet):
         ]
 
 
+class InteractionPagination(NewestFirstCursorPagination):
+    # The longest list by far (hundreds of thousands of rows): a cursor needs no COUNT(*).
+    ordering = ("-occurred_on", "-id")
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List interactions",
-        description="Interactions on relationships you may see, newest first.",
+        description="Interactions on relationships you may see, newest first (by date, then "
+        "by id); the order is fixed. The list is too long to count, so it is paged by cursor: "
+        "follow `next` and `previous` (each carries the filters and `page_size`); there is "
+        "no `count` and no page number.",
     ),
     retrieve=extend_schema(
         summary="Read an interaction",
@@ -563,10 +573,11 @@ class InteractionViewSet(
     """Meetings, calls, e-mails, events … logged on a relationship."""
 
     serializer_class = InteractionSerializer
-    filter_backends = FILTER_BACKENDS
+    pagination_class = InteractionPagination
+    # No ?ordering=: the cursor is a position in the pagination's fixed order.
+    filter_backends = [DjangoFilterBackend, filters.SearchFilter]
     filterset_class = InteractionFilter
     search_fields = ["summary", "relationship__stakeholder__name"]
-    ordering_fields = ["occurred_on", "created_at", "sentiment", "id"]
 
     def get_queryset(self):
         return (

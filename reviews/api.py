@@ -24,15 +24,8 @@ from rest_framework.response import Response
 
 from accounts import permissions
 from accounts.models import User
+from core.api import FILTER_BACKENDS, EnumField, StrictBooleanFilter, error_responses
 from core.errors import PermissionRefused
-from plans.api import (
-    ERRORS,
-    FILTER_BACKENDS,
-    READ_ERRORS,
-    StrictBooleanFilter,
-    VisibleRelationships,
-    named_choice_field,
-)
 from relationships.models import Relationship
 from reviews import selectors, services
 from reviews.models import RATING_QUESTIONS, FeedbackRequest, FeedbackResponse, Review
@@ -46,20 +39,31 @@ REVIEW_STATES = [
     ("cancelled", "Cancelled"),
 ]
 
+
+class VisibleRelationships(serializers.PrimaryKeyRelatedField):
+    """Relationship ids the caller may see: any other id "does not exist" (as in plans)."""
+
+    def get_queryset(self) -> QuerySet[Relationship]:
+        request = self.context.get("request")
+        return Relationship.objects.filter(
+            permissions.relationship_scope(getattr(request, "user", None))
+        )
+
+
 # --- Reviews ----------------------------------------------------------------------------
 
 
 class ReviewSerializer(serializers.ModelSerializer):
     stakeholder = serializers.CharField(source="relationship.stakeholder.name", read_only=True)
-    status = named_choice_field("ReviewStatusEnum", Review.Status.choices, read_only=True)
-    state = named_choice_field(
-        "ReviewStateEnum",
+    status = EnumField(Review.Status.choices, "ReviewStatusEnum", read_only=True)
+    state = EnumField(
         REVIEW_STATES,
+        "ReviewStateEnum",
         read_only=True,
         help_text="The status with due and overdue worked out from today's date.",
     )
-    decision = named_choice_field(
-        "ReviewDecisionEnum", [("", "None yet"), *Review.Decision.choices], read_only=True
+    decision = EnumField(
+        [("", "None yet"), *Review.Decision.choices], "ReviewDecisionEnum", read_only=True
     )
     reviewers = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True, help_text="Executives asked to take part."
@@ -108,9 +112,9 @@ class ReviewCompleteSerializer(serializers.Serializer):
     went_badly = serializers.CharField(
         max_length=10_000, required=False, allow_blank=True, default=""
     )
-    decision = named_choice_field(
-        "ReviewDecisionInputEnum",
+    decision = EnumField(
         Review.Decision.choices,
+        "ReviewDecisionInputEnum",
         help_text="grow → Build, change → Present, end → Ended (each through the lifecycle).",
     )
     decision_note = serializers.CharField(
@@ -211,7 +215,7 @@ COMPLETE_EXAMPLES = [
         description="Reviews of the relationships you may see, latest due date first."
     ),
     retrieve=extend_schema(
-        description="One review.", responses={200: ReviewSerializer, **READ_ERRORS}
+        description="One review.", responses={200: ReviewSerializer, **error_responses(404)}
     ),
 )
 class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
@@ -245,7 +249,7 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
         "`change_not_possible`, `review_closed`, `relationship_ended`, `invalid_rating`; "
         "several at once come as `problems`. Nothing is saved when refused.",
         request=ReviewCompleteSerializer,
-        responses={200: ReviewSerializer, **ERRORS},
+        responses={200: ReviewSerializer, **error_responses(400, 403, 404)},
         examples=COMPLETE_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
@@ -269,7 +273,7 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
         description="Start a review of a relationship now: from Build this moves it to Review "
         "(which opens the review); elsewhere its open review is brought forward to today.",
         request=ReviewStartSerializer,
-        responses={200: ReviewSerializer, **ERRORS},
+        responses={200: ReviewSerializer, **error_responses(400, 403, 404)},
         examples=[OpenApiExample("Start", value={"relationship": 12}, request_only=True)],
     )
     @action(detail=False, methods=["post"])
@@ -285,7 +289,7 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
         description="Ask an executive to take part in an open review; they are notified and "
         "may then complete it (as advice).",
         request=AskReviewerSerializer,
-        responses={200: ReviewSerializer, **ERRORS},
+        responses={200: ReviewSerializer, **error_responses(400, 403, 404)},
         examples=[OpenApiExample("Ask", value={"reviewer": 5}, request_only=True)],
     )
     @action(detail=True, methods=["post"])
@@ -403,7 +407,7 @@ class FeedbackRequestFilter(filters.FilterSet):
     ),
     retrieve=extend_schema(
         description="One feedback request.",
-        responses={200: FeedbackRequestSerializer, **READ_ERRORS},
+        responses={200: FeedbackRequestSerializer, **error_responses(404)},
     ),
 )
 class FeedbackRequestViewSet(
@@ -434,7 +438,7 @@ class FeedbackRequestViewSet(
         "`contact_elsewhere` (a contact of another stakeholder), `email_required`, "
         "`relationship_ended`.",
         request=FeedbackRequestInputSerializer,
-        responses={201: FeedbackRequestSerializer, **ERRORS},
+        responses={201: FeedbackRequestSerializer, **error_responses(400, 403, 404)},
         examples=[
             OpenApiExample(
                 "Ask",

@@ -18,137 +18,23 @@ from __future__ import annotations
 
 import django_filters
 from django.core.validators import URLValidator
-from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import (
-    OpenApiExample,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
-from rest_framework import filters, mixins, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import (
+    CONFLICT_EXAMPLE,
+    FILTER_BACKENDS,
+    LONG_TEXT,
+    EnumField,
+    error_responses,
+    rule_error_example,
+)
 from core.errors import ConcurrencyConflict, RuleViolation
 from stakeholders import selectors, services
 from stakeholders.filters import ContactFilter, StakeholderFilter
 from stakeholders.models import Assessment, Category, Contact, Stakeholder, Value
-
-# Free text has no length limit in the database; the API still refuses absurd payloads.
-LONG_TEXT = 10_000
-
-
-# --- Shared by every app's api.py in this project (relationships imports them) ---------
-
-
-class StableOrderingFilter(filters.OrderingFilter):
-    """``?ordering=`` that always ends with the primary key, so pages never overlap or skip
-    rows. Without the parameter the view's queryset keeps its own (stable) order."""
-
-    def filter_queryset(self, request, queryset, view):
-        ordering = self.get_ordering(request, queryset, view)
-        if ordering:
-            return queryset.order_by(*ordering, "pk")
-        return queryset
-
-
-FILTER_BACKENDS = [DjangoFilterBackend, filters.SearchFilter, StableOrderingFilter]
-
-
-class EnumField(serializers.ChoiceField):
-    """A choice field documented as one named enum component (``component``), however many
-    serializers and field names use it: clients get one type per choice set, and the schema
-    has no enum-naming collisions between apps."""
-
-    def __init__(self, choices, component: str, **kwargs):
-        self.component = component
-        super().__init__(choices=choices, **kwargs)
-
-
-class EnumFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = EnumField
-    match_subclasses = True
-
-    def map_serializer_field(self, auto_schema, direction):
-        field = self.target
-        values = list(field.choices)
-        enum = {
-            "type": "string",
-            "enum": values,
-            "description": "\n".join(f"* `{k}` - {v}" for k, v in field.choices.items()),
-        }
-        component = ResolvedComponent(
-            name=field.component, type=ResolvedComponent.SCHEMA, object=field.component, schema=enum
-        )
-        auto_schema.registry.register_on_missing(component)
-        if field.allow_blank:
-            return {"oneOf": [component.ref, {"type": "string", "enum": [""]}]}
-        return component.ref
-
-
-class ProblemSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    field = serializers.CharField(allow_null=True)
-
-
-class ApiErrorSerializer(serializers.Serializer):
-    """A refusal. Business rules answer ``code`` (stable), ``detail`` (for people), the
-    ``field`` at fault and, when several conditions are missing, every one in ``problems``.
-    Malformed input answers DRF's field errors instead: ``{"<field>": ["message", …]}``."""
-
-    code = serializers.CharField(required=False, help_text="Stable, machine-readable.")
-    detail = serializers.CharField(required=False, help_text="What to do, for a person.")
-    field = serializers.CharField(required=False, help_text="The input at fault.")
-    problems = ProblemSerializer(many=True, required=False)
-
-
-class ConflictErrorSerializer(serializers.Serializer):
-    """Someone saved the record after the caller read it: nothing was written."""
-
-    code = serializers.CharField(help_text="Always `conflict`.")
-    detail = serializers.CharField()
-    changes = serializers.ListField(child=serializers.CharField(), help_text="What they changed.")
-
-
-def error_responses(*codes: int) -> dict:
-    """Documented error answers for @extend_schema(responses=…)."""
-    described = {
-        400: "Invalid input or a business rule refused the write; nothing was saved.",
-        403: "Read-only token, or your role may not make this change.",
-        404: "No such record, or you may not see it.",
-        409: "Someone changed the record meanwhile (send the current `version`).",
-    }
-    return {
-        code: OpenApiResponse(
-            ConflictErrorSerializer if code == 409 else ApiErrorSerializer,
-            description=described[code],
-        )
-        for code in codes
-    }
-
-
-def rule_error_example(code: str, detail: str, field: str | None = None) -> OpenApiExample:
-    value = {"code": code, "detail": detail}
-    if field:
-        value["field"] = field
-    return OpenApiExample(code, value=value, response_only=True, status_codes=["400"])
-
-
-CONFLICT_EXAMPLE = OpenApiExample(
-    "conflict",
-    value={
-        "code": "conflict",
-        "detail": "Ann Lee changed this record while you were editing. Your changes were not "
-        "saved: review theirs and apply yours again.",
-        "changes": ["Purpose: “Grow” → “Grow together”"],
-    },
-    response_only=True,
-    status_codes=["409"],
-)
-
 
 # --- Stakeholders ---------------------------------------------------------------------
 

@@ -36,6 +36,16 @@ def _country_choices() -> list[tuple[str, str]]:
     return [(country, country) for country in stakeholder_countries()]
 
 
+def _fill_countries(filterset: django_filters.FilterSet) -> None:
+    """Countries are whatever the registry holds: read when the form is built. The form
+    field is built once and cached on the filter (``_field``); the filters are deep copies
+    of the class's, whose field may already exist (the OpenAPI schema builds it), so drop
+    the copy's field and let it be rebuilt with today's choices."""
+    country = filterset.filters["country"]
+    country.extra["choices"] = _country_choices()
+    country.__dict__.pop("_field", None)
+
+
 FIT_BAND_CHOICES = [
     (band, f"{band.title()} ({low}–{high})") for band, (low, high) in FIT_BANDS.items()
 ]
@@ -71,8 +81,7 @@ class StakeholderFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Countries are whatever the registry holds: read when the form is built.
-        self.filters["country"].extra["choices"] = _country_choices()
+        _fill_countries(self)
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return _search(queryset, "", value)
@@ -115,7 +124,7 @@ class ContactFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["country"].extra["choices"] = _country_choices()
+        _fill_countries(self)
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -494,8 +494,13 @@ def test_confidential_links_are_invisible_to_other_teams_and_kept_on_their_edits
         visible.pk,
     }
     assert as_user(api, manager_b).get(url).json()["relationships"] == [visible.pk]
-    listed = api.get(f"/api/v1/initiatives/?relationships={secret_relationship.pk}").json()
-    assert listed["results"][0]["relationships"] == [visible.pk]
+    # Filtering by the hidden relationship answers exactly like an id that does not exist.
+    hidden = api.get(f"/api/v1/initiatives/?relationships={secret_relationship.pk}")
+    unknown = api.get("/api/v1/initiatives/?relationships=999999")
+    assert hidden.status_code == unknown.status_code == 400
+    assert hidden.json()["relationships"][0].replace(
+        str(secret_relationship.pk), "ID"
+    ) == unknown.json()["relationships"][0].replace("999999", "ID")
     # Manager B replaces the links they can see; the hidden one stays.
     response = api.patch(url, {"relationships": []}, format="json")
     assert response.status_code == 200
