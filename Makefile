@@ -41,7 +41,7 @@ serve: install
 test: install
 	ruff check .
 	ruff format --check .
-	pytest
+	pytest -n auto
 
 ## bench: measure the main pages on the large dataset (PostgreSQL and Redis on loopback)
 bench: $(BENCH_INSTALLED)
