@@ -34,7 +34,7 @@ from plans.models import Objective
 MAX_DEPTH = 12
 # Without ?depth=, show as many whole levels as fit in this many nodes: the full cascade of a
 # small organisation, the top of a large one (deeper branches open on demand).
-DEFAULT_NODE_BUDGET = 200
+DEFAULT_NODE_BUDGET = 100
 
 
 def _require_editor(request: HttpRequest) -> None:

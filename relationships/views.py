@@ -42,7 +42,8 @@ from relationships.models import LIFECYCLE, Relationship, Stage
 from stakeholders.models import Stakeholder
 
 PAGE_SIZE = 25
-BOARD_COLUMN_LIMIT = 50
+# Enough cards to work a column; the rest are one click away in the filtered list.
+BOARD_COLUMN_LIMIT = 25
 
 # What each move means to the person clicking (the review's three questions, ending).
 MOVE_LABELS = {
