@@ -28,5 +28,7 @@ def test_the_layout_fits_a_phone(page, manager_a):
     toggler = page.get_by_role("button", name="Toggle navigation")
     assert toggler.is_visible()
     toggler.click()
+    # Wait for the menu to finish opening: a click during the animation can miss its target.
+    page.locator("#main-nav.show:not(.collapsing)").wait_for()
     page.get_by_role("button", name=f"{manager_a} Relationship manager").click()
     page.get_by_role("button", name="Sign out").wait_for(state="visible")
