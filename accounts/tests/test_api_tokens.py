@@ -168,3 +168,6 @@ def test_the_openapi_schema_is_valid_and_docs_load(client, manager_a):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert "cdn" not in docs.content.decode().lower()
+    # Its one inline style block is allowed by hash, never by 'unsafe-inline'.
+    assert "'unsafe-inline'" not in docs["Content-Security-Policy"]
+    assert "'sha256-" in docs["Content-Security-Policy"]
