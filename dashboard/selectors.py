@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Role, User
-from plans.selectors import objective_tree
+from plans.selectors import cascade_top_levels
 from relationships.models import (
     ACTIVE_STAGES,
     HEALTH_BANDS,
@@ -672,26 +672,9 @@ def stakeholder_map(user, filters: DashboardFilters, unit: str, limit: int = MAP
 
 
 def objective_cascade(user, filters: DashboardFilters, depth: int = 1, limit: int = 30):
-    """The top levels of the objective cascade with rolled-up progress (plans.selectors:
-    one query). Objectives are organisation-wide, so the filters do not narrow them."""
-    tree = objective_tree()
-    rows = []
-    stack = list(reversed(tree.roots))
-    while stack and len(rows) < limit:
-        node = stack.pop()
-        rows.append(
-            {
-                "id": node.pk,
-                "title": node.title,
-                "level": node.level.name,
-                "depth": node.depth,
-                "status": node.status,
-                "progress": round(node.progress, 1),
-            }
-        )
-        if node.depth < depth:
-            stack.extend(reversed(node.child_nodes))
-    return {"rows": rows, "total": len(tree.by_pk)}
+    """The top levels of the objective cascade with rolled-up progress (cached by plans).
+    Objectives are organisation-wide, so the filters do not narrow them."""
+    return cascade_top_levels(depth=depth, limit=limit)
 
 
 # --- The whole page -------------------------------------------------------------------

@@ -21,16 +21,19 @@ the people involved and its owner, each person counted once.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from plans.models import Initiative, Objective, Plan
+from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from relationships.models import ACTIVE_STAGES, Relationship
 from relationships.selectors import relationships_visible_to
 
@@ -128,6 +131,48 @@ def build_tree(objectives: list[Objective]) -> Tree:
 def objective_tree() -> Tree:
     """Every objective as a tree with progress: one query."""
     return build_tree(list(objectives_with_relations().order_by("level__position", "title", "id")))
+
+
+def cascade_top_levels(depth: int = 1, limit: int = 30) -> dict:
+    """The top ``depth`` + 1 levels of the cascade with rolled-up progress (for dashboards).
+
+    Rolling up needs the whole tree; the result is cached under a key built from what it
+    depends on: the objectives' count and latest change (every objective write goes through
+    ``save()``, which stamps ``updated_at``, and a deletion changes the count) and the level
+    names. Any change therefore gives a new key: no stale progress, no explicit purge. A cache
+    that is down only costs the recomputation.
+    """
+    stamp = Objective.objects.aggregate(n=Count("pk"), latest=Max("updated_at"))
+    levels = list(ObjectiveLevel.objects.order_by("pk").values_list("pk", "name", "position"))
+    signature = repr((stamp["n"], stamp["latest"], levels, depth, limit)).encode()
+    key = f"plans:cascade-top:{hashlib.sha256(signature).hexdigest()}"
+    try:
+        cached = cache.get(key)
+    except Exception:  # the cache backend is down: compute instead (fail open)
+        cached = None
+    if cached is not None:
+        return cached
+    tree = objective_tree()
+    rows = []
+    stack = list(reversed(tree.roots))
+    while stack and len(rows) < limit:
+        node = stack.pop()
+        rows.append(
+            {
+                "id": node.pk,
+                "title": node.title,
+                "level": node.level.name,
+                "depth": node.depth,
+                "status": node.status,
+                "progress": round(node.progress, 1),
+            }
+        )
+        if node.depth < depth:
+            stack.extend(reversed(node.child_nodes))
+    result = {"rows": rows, "total": len(tree.by_pk)}
+    with contextlib.suppress(Exception):  # a cache that is down just means no caching
+        cache.set(key, result, timeout=24 * 3600)
+    return result
 
 
 def objective_choices_excluding_branch(objective: Objective | None) -> QuerySet[Objective]:

@@ -113,3 +113,19 @@ def test_a_long_chain_does_not_hit_the_recursion_limit():
         parent = Objective.objects.create(title="link", level=step, parent=parent)
     tree = objective_tree()
     assert tree.roots[0].descendant_count == 1099
+
+
+@pytest.mark.django_db
+def test_the_cached_cascade_follows_every_objective_change():
+    from plans.selectors import cascade_top_levels
+
+    top = ObjectiveFactory(title="Vision", kpi_name="Trust", kpi_baseline=0, kpi_target=10)
+    ObjectiveFactory(title="Child", parent=top)
+    first = cascade_top_levels()  # computed, then cached
+    assert [row["title"] for row in first["rows"]] == ["Vision", "Child"]
+    assert first["rows"][0]["progress"] == 0
+    top.kpi_current = 10
+    top.save()  # the KPI reaching its target shows at once, not after an expiry
+    assert cascade_top_levels()["rows"][0]["progress"] == 50.0  # half KPI, half the child
+    ObjectiveFactory(title="Second vision")
+    assert cascade_top_levels()["total"] == 3
