@@ -255,7 +255,7 @@ def relationship_create(
         review_cadence_days=review_cadence_days,
         created_by=by,
     )
-    _refresh_health_fields(relationship, save=False)
+    _set_initial_health(relationship)
     _stamp(relationship, by)
     relationship.save()
     signals.relationship_created.send(sender=Relationship, relationship=relationship, by=by)
@@ -416,6 +416,7 @@ def interaction_log(
             due_on=follow_up.due_on,
             owner=follow_up.owner or by,
             source_interaction=interaction,
+            refresh_health=False,  # refreshed once below, with the interaction counted
         )
     relationship_refresh_health(relationship)
     return interaction
@@ -431,6 +432,7 @@ def commitment_create(
     due_on: date | None = None,
     owner: User | None = None,
     source_interaction: Interaction | None = None,
+    refresh_health: bool = True,
 ) -> Commitment:
     if not permissions.may_contribute_to_relationship(by, relationship):
         raise PermissionRefused("You may not add commitments to this relationship.")
@@ -449,7 +451,8 @@ def commitment_create(
     )
     _stamp(commitment, by)
     commitment.save()
-    relationship_refresh_health(relationship)
+    if refresh_health:
+        relationship_refresh_health(relationship)
     return commitment
 
 
@@ -559,12 +562,11 @@ def _health_facts(relationship_ids: list[int], today: date) -> dict[int, HealthF
     return facts
 
 
-def _refresh_health_fields(relationship: Relationship, save: bool = True) -> None:
-    if relationship.pk is None:
-        score, reasons = compute_health(HealthFacts(today=_today()))
-        relationship.health_score, relationship.health_reasons = score, reasons
-        return
-    relationship_refresh_health(relationship)
+def _set_initial_health(relationship: Relationship) -> None:
+    """A relationship about to be created has no records yet: score it from no facts."""
+    relationship.health_score, relationship.health_reasons = compute_health(
+        HealthFacts(today=_today())
+    )
 
 
 def relationship_refresh_health(relationship: Relationship) -> None:
