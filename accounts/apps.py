@@ -6,4 +6,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and teams"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401  registers the OpenAPI auth extension
+        from accounts import receivers, schema  # noqa: F401  connect receivers; OpenAPI auth
+        from accounts.models import Team
+        from core.reference import track
+
+        track(Team)  # offered as a cached choice on filter forms

@@ -12,9 +12,11 @@ Later apps add object rules here (relationships, plans, reviews) so that the ans
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.db.models import Q
 
 from accounts.models import Role
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
     from accounts.models import User
 
     AnyUser = User | AnonymousUser
+
+
+# A bound on staleness should an invalidation ever be missed (e.g. a raw SQL edit).
+TEAM_IDS_CACHE_SECONDS = 10 * 60
 
 
 def is_admin(user: AnyUser) -> bool:
@@ -40,15 +46,37 @@ def may_manage_users(user: AnyUser) -> bool:
     return is_admin(user)
 
 
+def may_see_security_log(user: AnyUser) -> bool:
+    """The security log names people, addresses and what they did: admins only."""
+    return is_admin(user)
+
+
+def _team_ids_key(user_id: int) -> str:
+    return f"accounts:team-ids:v1:{user_id}"
+
+
 def team_ids(user: AnyUser) -> set[int]:
-    """Ids of the user's teams, cached on the user object for the length of the request."""
+    """Ids of the user's teams: every page asks, so they are kept on the user object for the
+    request and in the shared cache across requests. Any membership change forgets the
+    cached answer (accounts.receivers), so the cache can never widen what a user sees for
+    longer than the change takes to commit."""
     if not user.is_authenticated:
         return set()
     cached = getattr(user, "_rapport_team_ids", None)
     if cached is None:
-        cached = set(user.teams.values_list("id", flat=True))
+        key = _team_ids_key(user.pk)
+        stored = cache.get(key)
+        if stored is None:
+            stored = sorted(user.teams.values_list("id", flat=True))
+            cache.set(key, stored, TEAM_IDS_CACHE_SECONDS)
+        cached = set(stored)
         user._rapport_team_ids = cached
     return cached
+
+
+def forget_team_ids(user_ids: Iterable[int]) -> None:
+    """Drop the cached team ids of these users (their memberships changed)."""
+    cache.delete_many([_team_ids_key(user_id) for user_id in user_ids])
 
 
 # --- Stakeholders and contacts --------------------------------------------------------

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django import forms
 
 from accounts.models import Team
+from core.reference import ReferenceChoiceField
 from relationships.models import RelationshipType
 from stakeholders.models import Category
 
@@ -124,17 +125,18 @@ class DashboardFilters:
 
 class DashboardFilterForm(forms.Form):
     period = forms.ChoiceField(choices=PERIODS, required=False, initial=DEFAULT_PERIOD)
-    team = forms.ModelChoiceField(
+    # Reference tables: offered and checked from the cache (core.reference).
+    team = ReferenceChoiceField(
         queryset=Team.objects.order_by("name"), required=False, empty_label="All teams"
     )
-    category = forms.ModelChoiceField(
-        queryset=Category.objects.all(),
+    category = ReferenceChoiceField(
+        queryset=Category.objects.order_by("position", "name"),
         required=False,
         label="Stakeholder category",
         empty_label="All categories",
     )
-    type = forms.ModelChoiceField(
-        queryset=RelationshipType.objects.all(),
+    type = ReferenceChoiceField(
+        queryset=RelationshipType.objects.order_by("name"),
         required=False,
         label="Relationship type",
         empty_label="All types",

@@ -29,7 +29,9 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -142,9 +144,18 @@ def cascade_top_levels(depth: int = 1, limit: int = 30) -> dict:
     names. Any change therefore gives a new key: no stale progress, no explicit purge. A cache
     that is down only costs the recomputation.
     """
-    stamp = Objective.objects.aggregate(n=Count("pk"), latest=Max("updated_at"))
-    levels = list(ObjectiveLevel.objects.order_by("pk").values_list("pk", "name", "position"))
-    signature = repr((stamp["n"], stamp["latest"], levels, depth, limit)).encode()
+    # One query: each level row carries the objectives' count and latest change. (No level
+    # means no objective: every objective has one.)
+    table = connection.ops.quote_name(Objective._meta.db_table)
+    stamp = list(
+        ObjectiveLevel.objects.order_by("pk")
+        .annotate(
+            objective_count=RawSQL(f"SELECT COUNT(*) FROM {table}", ()),
+            objective_latest=RawSQL(f"SELECT MAX(updated_at) FROM {table}", ()),
+        )
+        .values_list("pk", "name", "position", "objective_count", "objective_latest")
+    )
+    signature = repr((stamp, depth, limit)).encode()
     key = f"plans:cascade-top:{hashlib.sha256(signature).hexdigest()}"
     try:
         cached = cache.get(key)

@@ -4,11 +4,13 @@ decide the business rules and the views turn a RuleViolation into an inline erro
 from __future__ import annotations
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Role, Team, User
 from core.errors import RuleViolation
+from core.reference import offer_rows
 from relationships.models import Commitment, Interaction, Relationship, Stage, ValueRecord
 from stakeholders.models import Contact, Stakeholder
 
@@ -137,17 +139,27 @@ class InteractionForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.fields["occurred_on"].initial = timezone.localdate()
-        people = (
-            User.objects.filter(teams=relationship.team_id, is_active=True)
-            if relationship.team_id
-            else User.objects.filter(pk=relationship.manager_id)
-        ).order_by("first_name", "last_name", "username")
-        self.fields["participant_users"].queryset = people
-        self.fields["follow_up_owner"].queryset = people
+        people, rows = team_people(relationship)
+        offer_rows(self.fields["participant_users"], people, rows)
         self.fields["follow_up_owner"].empty_label = "— me —"
+        offer_rows(self.fields["follow_up_owner"], people, rows)
         self.fields["participant_contacts"].queryset = Contact.objects.filter(
             stakeholder_id=relationship.stakeholder_id
         ).order_by("name")
+
+
+def team_people(relationship: Relationship) -> tuple[QuerySet, list]:
+    """Who may be named on the relationship's records: its team's active members (or its
+    manager when it has no team), read once per relationship object."""
+    people = (
+        User.objects.filter(teams=relationship.team_id, is_active=True)
+        if relationship.team_id
+        else User.objects.filter(pk=relationship.manager_id)
+    ).order_by("first_name", "last_name", "username")
+    rows = relationship.__dict__.get("_rapport_team_people")
+    if rows is None:
+        rows = relationship.__dict__["_rapport_team_people"] = list(people)
+    return people, rows
 
 
 class CommitmentForm(forms.Form):
@@ -158,12 +170,8 @@ class CommitmentForm(forms.Form):
 
     def __init__(self, *args, relationship: Relationship, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = (
-            User.objects.filter(teams=relationship.team_id, is_active=True)
-            if relationship.team_id
-            else User.objects.filter(pk=relationship.manager_id)
-        ).order_by("first_name", "last_name", "username")
         self.fields["owner"].empty_label = "— me —"
+        offer_rows(self.fields["owner"], *team_people(relationship))
 
 
 class CommitmentStatusForm(forms.Form):

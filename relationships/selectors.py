@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db.models import (
@@ -11,7 +11,6 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
-    Prefetch,
     QuerySet,
     Sum,
     Value,
@@ -85,6 +84,7 @@ class TimelineEntry:
     kind: str  # "interaction", "transition" or "value"
     item: Interaction | StageTransition | ValueRecord
     sort_key: tuple = ()
+    follow_ups: list[Commitment] = field(default_factory=list)  # interactions only
 
 
 # Other apps (reviews) register f(relationship, limit) -> list[TimelineEntry] here, so their
@@ -96,18 +96,17 @@ def relationship_timeline(relationship: Relationship, limit: int = 100) -> list[
     """Interactions, stage changes and value records merged by date, newest first."""
     interactions = (
         relationship.interactions.select_related("created_by")
-        .prefetch_related(
-            "participant_users",
-            "participant_contacts",
-            Prefetch("follow_ups", queryset=Commitment.objects.select_related("owner")),
-        )
+        .prefetch_related("participant_users", "participant_contacts")
         .order_by("-occurred_on", "-id")[:limit]
     )
     transitions = relationship.transitions.select_related("by").order_by("-at", "-id")[:limit]
-    values = relationship.value_records.select_related("created_by").order_by(
-        "-recorded_on", "-id"
-    )[:limit]
-    entries = [timeline_entry(i) for i in interactions]
+    values = _value_records(relationship)[:limit]
+    # Follow-ups come from the commitments the page's commitments section reads anyway.
+    follow_ups: dict[int, list[Commitment]] = {}
+    for commitment in sorted(_commitments(relationship), key=lambda c: c.pk):
+        if commitment.source_interaction_id is not None:
+            follow_ups.setdefault(commitment.source_interaction_id, []).append(commitment)
+    entries = [timeline_entry(i, follow_ups.get(i.pk, [])) for i in interactions]
     entries += [timeline_entry(t) for t in transitions]
     entries += [timeline_entry(v) for v in values]
     for provider in TIMELINE_PROVIDERS:
@@ -116,9 +115,16 @@ def relationship_timeline(relationship: Relationship, limit: int = 100) -> list[
     return entries[:limit]
 
 
-def timeline_entry(item: Interaction | StageTransition | ValueRecord) -> TimelineEntry:
+def timeline_entry(
+    item: Interaction | StageTransition | ValueRecord,
+    follow_ups: list[Commitment] | None = None,
+) -> TimelineEntry:
     if isinstance(item, Interaction):
-        return TimelineEntry(item.occurred_on, "interaction", item, (item.occurred_on, 1, item.pk))
+        if follow_ups is None:
+            follow_ups = list(item.follow_ups.select_related("owner").order_by("id"))
+        return TimelineEntry(
+            item.occurred_on, "interaction", item, (item.occurred_on, 1, item.pk), follow_ups
+        )
     if isinstance(item, StageTransition):
         on = timezone.localdate(item.at)
         return TimelineEntry(on, "transition", item, (on, 2, item.pk))
@@ -133,15 +139,24 @@ class CommitmentSummary:
     overdue: int
 
 
+def _commitments(relationship: Relationship) -> list[Commitment]:
+    """All the relationship's commitments, open ones first, kept on the relationship object
+    so the page's commitments section and its timeline's follow-ups share one query."""
+    memo = relationship.__dict__.get("_rapport_commitments")
+    if memo is None:
+        memo = relationship.__dict__["_rapport_commitments"] = list(
+            relationship.commitments.select_related("owner").order_by(
+                Case(When(status=Commitment.Status.OPEN, then=Value(0)), default=Value(1)),
+                F("due_on").asc(nulls_last=True),
+                "id",
+            )
+        )
+    return memo
+
+
 def relationship_commitments(relationship: Relationship, today: date) -> CommitmentSummary:
     """Both directions, open ones first (overdue on top), with kept/broken/open counts."""
-    commitments = list(
-        relationship.commitments.select_related("owner").order_by(
-            Case(When(status=Commitment.Status.OPEN, then=Value(0)), default=Value(1)),
-            F("due_on").asc(nulls_last=True),
-            "id",
-        )
-    )
+    commitments = _commitments(relationship)
     counts = dict.fromkeys(Commitment.Status.values, 0)
     overdue = 0
     for commitment in commitments:
@@ -156,26 +171,89 @@ def relationship_commitments(relationship: Relationship, today: date) -> Commitm
     )
 
 
+# Value records the relationship page reads at once. A relationship with no more than this
+# many gets its totals and monthly figures computed from the same rows (one query in all);
+# a longer record is aggregated by the database.
+VALUE_READ_LIMIT = 100
+
+
+def _value_records(relationship: Relationship) -> list[ValueRecord]:
+    """The newest value records (up to VALUE_READ_LIMIT + 1, so we know whether that is all of
+    them), kept on the relationship object so one page's sections share the query."""
+    memo = relationship.__dict__.get("_rapport_value_records")
+    if memo is None:
+        memo = relationship.__dict__["_rapport_value_records"] = list(
+            relationship.value_records.select_related("created_by").order_by("-recorded_on", "-id")[
+                : VALUE_READ_LIMIT + 1
+            ]
+        )
+    return memo
+
+
+def _all_value_records(relationship: Relationship) -> list[ValueRecord] | None:
+    records = _value_records(relationship)
+    return records if len(records) <= VALUE_READ_LIMIT else None
+
+
+def _group_values(records: list[ValueRecord], key) -> dict[tuple, dict]:
+    groups: dict[tuple, dict] = {}
+    for record in records:
+        group = groups.setdefault(key(record), {"total": None, "records": 0, "last_on": None})
+        if record.amount is not None:  # as SQL's SUM: NULL when every amount is NULL
+            group["total"] = (group["total"] or 0) + record.amount
+        group["records"] += 1
+        if group["last_on"] is None or record.recorded_on > group["last_on"]:
+            group["last_on"] = record.recorded_on
+    return groups
+
+
 def relationship_value_totals(relationship: Relationship) -> list[dict]:
-    """Running totals per kind and unit (one aggregate query); qualitative ones are counted."""
-    rows = (
-        relationship.value_records.values("kind", "unit")
-        .annotate(total=Sum("amount"), records=Count("id"), last_on=Max("recorded_on"))
-        .order_by("kind", "unit")
-    )
+    """Running totals per kind and unit; qualitative ones are counted."""
     labels = dict(ValueRecord.Kind.choices)
+    records = _all_value_records(relationship)
+    if records is not None:
+        groups = _group_values(records, key=lambda r: (r.kind, r.unit))
+        rows = [
+            {"kind": kind, "unit": unit, **figures}
+            for (kind, unit), figures in sorted(groups.items())
+        ]
+    else:
+        rows = (
+            relationship.value_records.values("kind", "unit")
+            .annotate(total=Sum("amount"), records=Count("id"), last_on=Max("recorded_on"))
+            .order_by("kind", "unit")
+        )
     return [{**row, "kind_label": labels.get(row["kind"], row["kind"])} for row in rows]
 
 
 def relationship_value_by_month(relationship: Relationship, months: int = 24) -> list[dict]:
     """Quantitative value per month, kind and unit, newest month first."""
-    rows = (
-        relationship.value_records.exclude(kind=ValueRecord.Kind.QUALITATIVE)
-        .annotate(month=TruncMonth("recorded_on"))
-        .values("month", "kind", "unit")
-        .annotate(total=Sum("amount"), records=Count("id"))
-        .order_by("-month", "kind", "unit")
-    )
+    records = _all_value_records(relationship)
+    if records is not None:
+        groups = _group_values(
+            [r for r in records if r.kind != ValueRecord.Kind.QUALITATIVE],
+            key=lambda r: (r.recorded_on.replace(day=1), r.kind, r.unit),
+        )
+        rows = [
+            {
+                "month": month,
+                "kind": kind,
+                "unit": unit,
+                "total": f["total"],
+                "records": f["records"],
+            }
+            for (month, kind, unit), f in sorted(
+                groups.items(), key=lambda item: (-item[0][0].toordinal(), item[0][1], item[0][2])
+            )
+        ]
+    else:
+        rows = (
+            relationship.value_records.exclude(kind=ValueRecord.Kind.QUALITATIVE)
+            .annotate(month=TruncMonth("recorded_on"))
+            .values("month", "kind", "unit")
+            .annotate(total=Sum("amount"), records=Count("id"))
+            .order_by("-month", "kind", "unit")
+        )
     labels = dict(ValueRecord.Kind.choices)
     result, seen = [], set()
     for row in rows:

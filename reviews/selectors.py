@@ -15,6 +15,7 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.http import Http404
 from django.utils import timezone
@@ -146,21 +147,57 @@ class ReviewHistory:
     pending_requests: list[FeedbackRequest] = field(default_factory=list)
 
 
+# How many completed reviews and feedback answers the relationship page reads: enough for
+# its timeline (relationships.selectors shows 100 entries) and its reviews block.
+PAGE_READ_LIMIT = 100
+
+
+def _page_reviews(relationship: Relationship) -> tuple[Review | None, list[Review]]:
+    """The open review and the completed ones (newest first) in one query, kept on the
+    relationship object so the timeline and the reviews block of one page share it."""
+    memo = relationship.__dict__.get("_rapport_page_reviews")
+    if memo is None:
+        rows = list(
+            with_state(
+                relationship.reviews.filter(
+                    status__in=[Review.Status.SCHEDULED, Review.Status.COMPLETED]
+                ),
+                timezone.localdate(),
+            )
+            .select_related("completed_by")
+            .order_by(
+                Case(When(status=Review.Status.SCHEDULED, then=Value(0)), default=Value(1)),
+                F("completed_at").desc(nulls_last=True),
+                "-id",
+            )[: PAGE_READ_LIMIT + 1]
+        )
+        open_review = rows[0] if rows and rows[0].status == Review.Status.SCHEDULED else None
+        completed = [r for r in rows if r.status == Review.Status.COMPLETED][:PAGE_READ_LIMIT]
+        memo = relationship.__dict__["_rapport_page_reviews"] = (open_review, completed)
+    return memo
+
+
+def _page_feedback(relationship: Relationship) -> list[FeedbackResponse]:
+    """The newest feedback answers, shared the same way."""
+    memo = relationship.__dict__.get("_rapport_page_feedback")
+    if memo is None:
+        memo = relationship.__dict__["_rapport_page_feedback"] = list(
+            relationship.feedback_responses.select_related("request__contact")[:PAGE_READ_LIMIT]
+        )
+    return memo
+
+
 def relationship_reviews(relationship: Relationship, today: date, limit: int = 12):
     """The review history with rating trends, the perception gap and recent feedback.
 
-    A fixed number of queries (six) whatever the history's length.
+    A fixed number of queries whatever the history's length: the reviews, the open one's
+    reviewers, the feedback answers (both shared with the page's timeline) and the pending
+    feedback requests.
     """
-    open_review = (
-        with_state(relationship.reviews.filter(status=Review.Status.SCHEDULED), today)
-        .prefetch_related("reviewers")
-        .first()
-    )
-    completed = list(
-        relationship.reviews.filter(status=Review.Status.COMPLETED)
-        .select_related("completed_by")
-        .order_by("-completed_at", "-id")[:limit]
-    )
+    open_review, completed = _page_reviews(relationship)
+    if open_review is not None:
+        prefetch_related_objects([open_review], "reviewers")
+    completed = completed[:limit]
     oldest_first = list(reversed(completed))
     trends = [
         {
@@ -174,7 +211,7 @@ def relationship_reviews(relationship: Relationship, today: date, limit: int = 1
         values = trend["values"]
         trend["latest"] = values[-1] if values else None
         trend["change"] = values[-1] - values[-2] if len(values) > 1 else None
-    feedback = list(relationship.feedback_responses.select_related("request__contact")[:5])
+    feedback = _page_feedback(relationship)[:5]
     gap = PerceptionGap(
         theirs=feedback[0] if feedback else None, ours=completed[0] if completed else None
     )
@@ -226,18 +263,15 @@ def executives_to_ask() -> QuerySet[User]:
 
 def timeline_entries(relationship: Relationship, limit: int = 100) -> list:
     """Completed reviews and feedback answers as relationship timeline entries (registered in
-    relationships.selectors.TIMELINE_PROVIDERS when that hook exists). Two queries."""
+    relationships.selectors.TIMELINE_PROVIDERS when that hook exists). Two queries, shared
+    with the page's reviews block."""
     from relationships.selectors import TimelineEntry
 
     entries = []
-    for review in (
-        relationship.reviews.filter(status=Review.Status.COMPLETED)
-        .select_related("completed_by")
-        .order_by("-completed_at", "-id")[:limit]
-    ):
+    for review in _page_reviews(relationship)[1][:limit]:
         on = review.completed_on
         entries.append(TimelineEntry(on, "review", review, (on, 3, review.pk)))
-    for answer in relationship.feedback_responses.select_related("request__contact")[:limit]:
+    for answer in _page_feedback(relationship)[:limit]:
         on = timezone.localdate(answer.submitted_at)
         entries.append(TimelineEntry(on, "feedback", answer, (on, 4, answer.pk)))
     return entries

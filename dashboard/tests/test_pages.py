@@ -213,10 +213,11 @@ def _records(n: int, team, manager) -> None:
         ValueRecordFactory(relationship=relationship)
 
 
-# The cascade costs two tiny version queries (plus the tree itself when they changed),
-# instead of loading every objective on each view.
-DASHBOARD_QUERY_CAP = 22
+# The cascade costs one tiny version query (plus the tree itself when it changed),
+# instead of loading every objective on each view; reference choices come from the cache.
+DASHBOARD_QUERY_CAP = 15
 CHART_QUERY_CAP = 6
+PRINT_QUERY_CAP = 18  # the A4 view draws every chart at once, the lazy ones included
 
 
 @pytest.mark.parametrize("n", [10, 50])
@@ -227,10 +228,13 @@ def test_the_dashboard_query_count_does_not_grow_with_records(
     _records(n, team_b, manager_b)
     user = {"executive": executive, "manager_b": manager_b}[persona]
     client.force_login(user)
+    # Warm: reference choices, team ids and the cascade come from the cache after the first
+    # request (as the benchmark measures); a cold first request costs a few more.
+    assert client.get("/dashboard/", {"team": team_b.pk}).status_code == 200
     with django_assert_max_num_queries(DASHBOARD_QUERY_CAP):
         assert client.get("/dashboard/", {"team": team_b.pk}).status_code == 200
     for name in ("map", "weekly"):
         with django_assert_max_num_queries(CHART_QUERY_CAP):
             assert client.get(f"/dashboard/chart/{name}/").status_code == 200
-    with django_assert_max_num_queries(DASHBOARD_QUERY_CAP):
+    with django_assert_max_num_queries(PRINT_QUERY_CAP):
         assert client.get("/dashboard/", {"print": "1"}).status_code == 200
