@@ -12,10 +12,12 @@ Rules shown to users (the page prints them in <details>):
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Avg,
     Case,
@@ -36,6 +38,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Role, User
+from core import dataversion
 from plans.selectors import cascade_top_levels
 from relationships.models import (
     ACTIVE_STAGES,
@@ -685,8 +688,30 @@ def objective_cascade(user, filters: DashboardFilters, depth: int = 1, limit: in
 DEFERRED = frozenset({"weekly", "map"})
 
 
+# Bounds staleness should a write ever bypass both the model signals and dataversion.bump().
+FIGURES_CACHE_SECONDS = 10 * 60
+
+
 def dashboard_figures(user, filters: DashboardFilters, skip: frozenset = frozenset()) -> dict:
-    """Every figure of the executive dashboard (but ``skip``), in a fixed number of queries."""
+    """Every figure of the executive dashboard (but ``skip``), in a fixed number of queries.
+
+    Cached under the data version (core.dataversion: any write gives a new one) and what
+    the figures depend on: whose scope (everything, or this user's), the filters and the day.
+    """
+    scope = "all" if permissions.reads_everything(user) else f"user-{user.pk}"
+    signature = repr((scope, filters.params(), str(filters.today), sorted(skip)))
+    key = (
+        f"dashboard:figures:{dataversion.current()}:"
+        f"{hashlib.sha256(signature.encode()).hexdigest()}"
+    )
+    figures = cache.get(key)
+    if figures is None:
+        figures = _compute_dashboard_figures(user, filters, skip)
+        cache.set(key, figures, FIGURES_CACHE_SECONDS)
+    return figures
+
+
+def _compute_dashboard_figures(user, filters: DashboardFilters, skip: frozenset) -> dict:
     value = value_summary(user, filters)
     figures = {
         "filters": {

@@ -7,6 +7,7 @@ import django_filters
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from accounts.models import Role, Team, User
+from core.reference import ReferenceChoiceField
 from relationships.models import HEALTH_BANDS, LIFECYCLE, Relationship, RelationshipType, Stage
 from stakeholders.models import Category, normalise_name
 
@@ -55,17 +56,21 @@ def _band_filter(field: str, bands: dict[str, tuple[int, int]]):
     return apply
 
 
+class ReferenceFilter(django_filters.ModelChoiceFilter):
+    """A choice of a small reference table, offered and checked from the cache."""
+
+    field_class = ReferenceChoiceField
+
+
 class RelationshipFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    category = django_filters.ModelChoiceFilter(
+    category = ReferenceFilter(
         field_name="stakeholder__category",
-        queryset=Category.objects.all(),
+        queryset=Category.objects.order_by("position", "name"),
         label="Category",
         empty_label="Any",
     )
-    type = django_filters.ModelChoiceFilter(
-        queryset=RelationshipType.objects.all(), empty_label="Any"
-    )
+    type = ReferenceFilter(queryset=RelationshipType.objects.order_by("name"), empty_label="Any")
     stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any")
     status = django_filters.ChoiceFilter(
         label="Status",
@@ -80,7 +85,7 @@ class RelationshipFilter(django_filters.FilterSet):
         empty_label="Any",
         null_label="No manager",  # ?manager=null: the continuity gap the dashboard counts
     )
-    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), empty_label="Any")
+    team = ReferenceFilter(queryset=Team.objects.order_by("name"), empty_label="Any")
     health = django_filters.ChoiceFilter(
         label="Health",
         choices=[(band, band.title()) for band in HEALTH_BANDS],
