@@ -8,6 +8,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
 .PHONY: install run serve test lint format migrate demo lock clean bench loadtest scaleout
+.PHONY: drills backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,18 @@ loadtest: $(BENCH_INSTALLED)
 ## scaleout: two web instances and two workers sharing one database and broker
 scaleout: $(BENCH_INSTALLED)
 	python -u bench/scaleout.py
+
+## drills: fault drills on private PostgreSQL/Redis (restarts, kills, backup/restore); ARGS="pg_restart"
+drills: install
+	python -u drills/run.py $(ARGS)
+
+## backup: pg_dump (custom format) of DATABASE_URL into var/backups/rapport-<time>.dump
+backup: install
+	python drills/backup.py backup $(if $(SNAPSHOT),--snapshot "$(SNAPSHOT)")
+
+## restore: make restore FILE=var/backups/….dump [TARGET_DATABASE_URL=…] [FORCE=1]
+restore: install
+	python drills/backup.py restore "$(FILE)" $(if $(filter 1 true yes,$(FORCE)),--force)
 
 lint: install
 	ruff check .

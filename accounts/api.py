@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -13,7 +13,10 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiToken, Team, User
 from accounts.tokens import token_create
-from core.api import FILTER_BACKENDS, IdsFilter, error_responses
+from accounts.twofactor import two_factor_check_for_token
+from core.api import FILTER_BACKENDS, ApiErrorSerializer, IdsFilter, error_responses
+from core.errors import RuleViolation
+from security.lockout import api_lockout_response, token_request_lockout
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -67,6 +70,14 @@ class TokenRequestSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80, required=False, default="API token")
     scope = serializers.ChoiceField(choices=ApiToken.Scope.choices, default=ApiToken.Scope.WRITE)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    otp = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when the account uses two-factor authentication: the current "
+        "6-digit code from the authenticator app, or an unused recovery code.",
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer):
@@ -82,7 +93,9 @@ class TokenLoginThrottle(AnonRateThrottle):
 
 
 class ObtainTokenView(APIView):
-    """Exchange a username and password for a new personal API token."""
+    """Exchange a username and password for a new personal API token. An account with
+    two-factor authentication also sends the current code from its app as `otp`; tokens
+    already issued keep working without one."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -93,6 +106,11 @@ class ObtainTokenView(APIView):
         responses={
             201: TokenResponseSerializer,
             **error_responses(400),
+            429: OpenApiResponse(
+                ApiErrorSerializer,
+                description="Too many failed sign-ins for this username from this address: "
+                "locked for a while (see `Retry-After`), the password is not checked.",
+            ),
         },
         examples=[
             OpenApiExample(
@@ -107,16 +125,31 @@ class ObtainTokenView(APIView):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
+        # The sign-in page's lock (axes: failures per username and address) applies here
+        # too, and while it holds the password is not even checked.
+        locked = token_request_lockout(request._request, fields["username"])
+        if locked is not None:
+            return locked
         user = authenticate(
             request._request, username=fields["username"], password=fields["password"]
         )
         if user is None:
+            if getattr(request._request, "axes_locked_out", False):  # that failure locked it
+                return api_lockout_response()
             return Response(
                 {"code": "invalid_credentials", "detail": "Wrong username or password."},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        try:
+            two_factor_check_for_token(user=user, otp=fields["otp"], request=request._request)
+        except RuleViolation as error:
+            raise serializers.ValidationError({"otp": [error.message]}) from None
         token, raw = token_create(
-            user=user, name=fields["name"], scope=fields["scope"], expires_at=fields["expires_at"]
+            user=user,
+            name=fields["name"],
+            scope=fields["scope"],
+            expires_at=fields["expires_at"],
+            request=request._request,
         )
         body = {"token": raw, "name": token.name, "scope": token.scope}
         body["expires_at"] = token.expires_at

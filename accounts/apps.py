@@ -6,7 +6,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and teams"
 
     def ready(self) -> None:
-        from accounts import receivers, schema  # noqa: F401  connect receivers; OpenAPI auth
+        # Connect receivers (twofactor: its user_logged_in one); register the OpenAPI auth.
+        from accounts import receivers, schema, twofactor  # noqa: F401
         from accounts.models import Team
         from core.reference import track
 

@@ -36,3 +36,48 @@ class TokenForm(forms.Form):
         empty_value=None,
         required=False,
     )
+
+
+def _code_field(label: str, help_text: str, *, autofocus: bool = True) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=32,
+        help_text=help_text,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "autofocus": autofocus,
+            }
+        ),
+        error_messages={"required": "Enter the 6-digit code from your authenticator app."},
+    )
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The second sign-in step, regenerating recovery codes: an app code or a recovery code."""
+
+    code = _code_field(
+        "Authentication code",
+        "The 6-digit code your authenticator app shows now, or one of your recovery codes.",
+    )
+
+
+class TwoFactorSetupForm(forms.Form):
+    code = _code_field(
+        "Code from the app", "Enter the 6-digit code the app shows, to check it is set up."
+    )
+
+
+class TwoFactorDisableForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = _code_field(
+        "Authentication code",
+        "A current code from your authenticator app, or a recovery code.",
+        autofocus=False,
+    )

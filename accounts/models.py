@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class Role(models.TextChoices):
@@ -94,3 +95,58 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+class SecurityPolicy(models.Model):
+    """Organisation-wide sign-in rules: a single row (pk 1), edited by admins in the Django
+    admin. Until an admin first saves it, ``load()`` answers the defaults."""
+
+    SINGLETON_PK = 1
+
+    require_two_factor_for_privileged = models.BooleanField(
+        "require two-factor authentication for admins and executives",
+        default=False,
+        help_text="When on, an admin or executive without an authenticator app is sent to set "
+        "one up when they next sign in, and can use nothing else until they have.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    # Who switched the rule on or off, and when (the admin records the signed-in user).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = verbose_name_plural = "security policy"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="security_policy_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return "Security policy"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = self.SINGLETON_PK
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> SecurityPolicy:
+        return cls.objects.filter(pk=cls.SINGLETON_PK).first() or cls(pk=cls.SINGLETON_PK)
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator app (see accounts/twofactor.py).
+
+    Only a SHA-256 hash is stored: django-otp's own StaticToken keeps codes in plain text."""
+
+    device = models.ForeignKey(
+        "otp_static.StaticDevice", on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "code_hash"], name="recovery_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Recovery code {self.pk} ({'used' if self.used_at else 'unused'})"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from accounts.models import Role
 
@@ -123,6 +123,24 @@ def may_see_relationship(user: AnyUser, relationship) -> bool:
     if reads_everything(user) or not relationship.confidential:
         return True
     return relationship.manager_id == user.pk or relationship.team_id in team_ids(user)
+
+
+def relationship_seen_by(user_field: str, prefix: str = "") -> Q:
+    """The rule of ``may_see_relationship`` turned around, for scans that decide whom to tell:
+    a Q over rows naming a user (``user_field``, e.g. "owner") and a relationship
+    (``prefix``), true where that user may see that relationship. One query for a batch,
+    however many different users it names."""
+    from accounts.models import User
+
+    member = User.teams.through.objects.filter(
+        user_id=OuterRef(f"{user_field}_id"), team_id=OuterRef(f"{prefix}team_id")
+    )
+    return Q(**{f"{user_field}__is_active": True}) & (
+        Q(**{f"{user_field}__role__in": [Role.ADMIN, Role.EXECUTIVE]})
+        | Q(**{f"{prefix}confidential": False})
+        | Q(**{f"{prefix}manager_id": F(f"{user_field}_id")})
+        | Q(Exists(member))
+    )
 
 
 def may_create_relationship(user: AnyUser) -> bool:

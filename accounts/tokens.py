@@ -7,10 +7,13 @@ import secrets
 from datetime import datetime
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from core.errors import PermissionRefused, RuleViolation
+from security.models import SecurityEvent
+from security.services import security_event_record
 
 TOKEN_PREFIX = "rpt_"
 MAX_ACTIVE_TOKENS = 20
@@ -22,9 +25,15 @@ def hash_token(raw: str) -> str:
 
 @transaction.atomic
 def token_create(
-    *, user: User, name: str, scope: str = ApiToken.Scope.WRITE, expires_at: datetime | None = None
+    *,
+    user: User,
+    name: str,
+    scope: str = ApiToken.Scope.WRITE,
+    expires_at: datetime | None = None,
+    request: HttpRequest | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token and return it with its one-time plain text (never stored)."""
+    """Create a token and return it with its one-time plain text (never stored, nor
+    logged: the security log names it by its prefix)."""
     name = name.strip()
     if not name:
         raise RuleViolation("name_required", "Give the token a name you will recognise.", "name")
@@ -48,16 +57,29 @@ def token_create(
         scope=scope,
         expires_at=expires_at,
     )
+    security_event_record(
+        kind=SecurityEvent.Kind.TOKEN_CREATED,
+        request=request,
+        actor=user,
+        detail=f"token {token.prefix}… “{token.name}” scope {token.scope}",
+    )
     return token, raw
 
 
 @transaction.atomic
-def token_revoke(*, token: ApiToken, by: User) -> ApiToken:
+def token_revoke(*, token: ApiToken, by: User, request: HttpRequest | None = None) -> ApiToken:
     if token.user_id != by.pk and not by.is_admin:
         raise PermissionRefused("You can only revoke your own tokens.")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        owner = "" if token.user_id == by.pk else f" of {token.user.get_username()}"
+        security_event_record(
+            kind=SecurityEvent.Kind.TOKEN_REVOKED,
+            request=request,
+            actor=by,
+            detail=f"token {token.prefix}… “{token.name}”{owner}",
+        )
     return token
 
 

@@ -23,7 +23,10 @@ API_APPS = [
     "webhooks",
 ]
 
+# No ".json" suffix routes: the API speaks JSON only, and views that take no ``format``
+# argument answered 500 on them (e.g. /api/v1/objectives/tree.json).
 router = DefaultRouter()
+router.include_format_suffixes = False
 extra_urls = []
 for app in API_APPS:
     try:

@@ -90,6 +90,9 @@ INSTALLED_APPS = [
     "bootstrap",
     "csp",
     "django_filters",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
@@ -106,21 +109,31 @@ INSTALLED_APPS = [
     "notifications",
     "dashboard",
     "webhooks",
+    "security",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks request.user.is_verified() when the session was signed in with a second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: a timed-out session is signed out with a message saying why.
+    "security.middleware.SessionTimeoutMiddleware",
+    "security.middleware.DeniedRequestLogMiddleware",
+    "accounts.middleware.TwoFactorPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # A view failing because the database is out of reach answers 503, not 500.
+    "core.middleware.DatabaseOutageMiddleware",
     # Axes last: it turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -152,6 +165,9 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env_value("CONN_MAX_AGE", "int", default=60)
 # A pooled connection that died with a database restart is replaced, not reused to fail.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# QuerySet.iterator() (choice fields use it) would open a server-side cursor on PostgreSQL:
+# three round trips for a few rows, and unusable behind a transaction-pooling PgBouncer.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Let the web server and the Celery worker write to the same file without "locked".
@@ -169,10 +185,13 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Fails open: with Redis down, cache calls are misses and rate limits allow
+            # (core/cache.py); short socket timeouts so an outage never stalls a request.
+            "BACKEND": "core.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "rapport",
             "TIMEOUT": 300,
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
         }
     }
 else:
@@ -183,6 +202,14 @@ else:
 # database. End sessions with SessionStore(key).delete(), which clears both.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_value("SESSION_COOKIE_AGE", "int", default=12 * 60 * 60)
+# Enforced by security.middleware: signed out after this long without activity, and this
+# long after signing in whatever the activity.
+SESSION_IDLE_TIMEOUT_MINUTES: int = env_value("SESSION_IDLE_TIMEOUT_MINUTES", "int", default=30)
+SESSION_ABSOLUTE_TIMEOUT_HOURS: int = env_value("SESSION_ABSOLUTE_TIMEOUT_HOURS", "int", default=12)
+if SESSION_IDLE_TIMEOUT_MINUTES < 1:
+    config_error("SESSION_IDLE_TIMEOUT_MINUTES", "must be at least 1.")
+if SESSION_ABSOLUTE_TIMEOUT_HOURS < 1:
+    config_error("SESSION_ABSOLUTE_TIMEOUT_HOURS", "must be at least 1.")
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL: str = env_value("CELERY_BROKER_URL", "str", default=REDIS_URL or "filesystem://")
@@ -202,12 +229,27 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'celery' / 'results'}"
     (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task taken by a worker that then vanished (killed with its pool, machine lost)
+        # is redelivered after this many seconds; it must exceed the longest task's run.
+        "visibility_timeout": env_value("CELERY_VISIBILITY_TIMEOUT", "int", default=3600),
+        # Publishing while Redis is down fails within about a second (see below).
+        "socket_connect_timeout": 1.0,
+    }
     CELERY_RESULT_BACKEND = env_value("CELERY_RESULT_BACKEND", "str", default=CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env_value("CELERY_TASK_ALWAYS_EAGER", "bool", default=False)
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The web request that enqueues must not hang on a broker outage: two quick retries
+# (~0.5 s in all), then the error reaches reviews/webhooks `enqueue`, which logs it and
+# leaves the work to the periodic catch-up tasks.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.3,
+}
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = env_value("TIME_ZONE", "str", default="Europe/London")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -230,7 +272,15 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "core.tasks.clear_expired_sessions",
         "schedule": timedelta(hours=6),
     },
+    "prune-security-log": {
+        "task": "security.tasks.prune_security_log",
+        "schedule": crontab(hour=3, minute=40),
+    },
 }
+# Beat never reads a result. Without ignore_result it subscribes to each one in Redis (one
+# subscription per send, never drained) and, while Redis is down, blocks ~20 s on every send.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {}).setdefault("ignore_result", True)
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -259,6 +309,19 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env_value("PROXY_COUNT", "int", default=0) or None
+# The lockout page for people, the JSON error for the API (POST /api/v1/auth/token/).
+AXES_LOCKOUT_CALLABLE = "security.lockout.lockout_response"
+# The client address from PROXY_COUNT (django-ipware, which axes would use, is not installed).
+AXES_CLIENT_IP_CALLABLE = "security.services.client_ip"
+# Security log (security app): how long events are kept before the daily prune.
+SECURITY_LOG_RETENTION_DAYS: int = env_value("SECURITY_LOG_RETENTION_DAYS", "int", default=365)
+if SECURITY_LOG_RETENTION_DAYS < 1:
+    config_error("SECURITY_LOG_RETENTION_DAYS", "must be at least 1.")
+
+# Two-factor authentication (accounts/twofactor.py): the name authenticator apps show, and
+# admins never see another user's TOTP secret or QR code in the Django admin.
+OTP_TOTP_ISSUER = "Rapport"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- E-mail ---------------------------------------------------------------------------
 _email = env_value("EMAIL_URL", "email_url", default="consolemail://")
@@ -302,6 +365,7 @@ CSRF_COOKIE_HTTPONLY = True  # HTMX sends the token from the page, not from the 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"  # says what to do, in the product's look
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_value("SECURE_SSL_REDIRECT", "bool", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -353,7 +417,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.StablePagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "core.api.NamedSearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
@@ -385,6 +449,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The default enum hook, then the answers every operation can give (401, 400, 404).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.document_common_answers",
+    ],
 }
 
 # --- Rapport --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import views_twofactor as accounts_twofactor_views
 from core import views as core_views
 from dashboard import views as dashboard_views
 
@@ -29,13 +30,22 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("notifications/", include("notifications.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("security/", include("security.urls")),
     # Public survey pages for stakeholders: the views are @login_not_required.
     path("feedback/", include("reviews.public_urls")),
+    # The admin's own login form would skip the two-factor step: send it to ours.
+    path("admin/login/", accounts_twofactor_views.admin_login),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("config.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
 ]
+
+# Error pages in the product's look; 500 (and 503 for a database outage) without the database.
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
 
 if settings.RAPPORT_BENCH:
     from core import bench

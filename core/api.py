@@ -17,7 +17,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework import filters, pagination, permissions, serializers, status
+from rest_framework import exceptions, filters, pagination, permissions, serializers, status
+from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.response import Response
 
 from core.errors import ConcurrencyConflict, PermissionRefused, RuleViolation
@@ -31,6 +32,8 @@ LONG_TEXT = 10_000
 
 def api_exception_handler(exc, context):
     """Business-rule refusals become 400/403/409 with a stable code and a human message."""
+    if isinstance(exc, PermissionRefused | exceptions.PermissionDenied):
+        _log_refusal(exc, context)
     if isinstance(exc, PermissionRefused):
         return Response({"code": exc.code, "detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, RuleViolation):
@@ -56,7 +59,60 @@ def api_exception_handler(exc, context):
     # Imported here: this module is loaded while rest_framework.views is still importing.
     from rest_framework.views import exception_handler
 
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if response is None:
+        response = _unhandled_error_response(exc, context)
+    return response
+
+
+def _log_refusal(exc, context) -> None:
+    """Every 403 goes to the security log, once: the request is marked so the pages'
+    DeniedRequestLogMiddleware does not count it again."""
+    from security.models import SecurityEvent
+    from security.services import security_event_record
+
+    request = context["request"]
+    reason = exc.message if isinstance(exc, PermissionRefused) else str(exc.detail)
+    security_event_record(
+        kind=SecurityEvent.Kind.PERMISSION_DENIED,
+        request=request,
+        detail=f"{request.method} refused: {reason}",
+    )
+    request._request.security_denial_logged = True
+
+
+def _unhandled_error_response(exc, context) -> Response | None:
+    """An error no rule explains: 503 JSON while the database is unreachable (as the pages
+    answer), else 500 JSON with an error id logged with the traceback. In DEBUG, None lets
+    DRF re-raise, so the developer gets Django's debug page."""
+    from django.conf import settings
+    from django.core import signals
+
+    from core.middleware import DATABASE_OUTAGE_ERRORS
+    from core.views import OUTAGE_DETAIL, RETRY_AFTER_SECONDS, log_outage, log_server_error
+
+    request = getattr(context.get("request"), "_request", None)  # the Django request
+    if request is None:
+        return None
+    if isinstance(exc, DATABASE_OUTAGE_ERRORS):
+        error_id = log_outage(request, exc)
+        response = Response(
+            {"detail": OUTAGE_DETAIL, "error_id": error_id},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+        )
+    elif settings.DEBUG:
+        return None
+    else:
+        # As Django does for the pages: error reporters and the test client listen to this.
+        signals.got_request_exception.send(sender=None, request=request)
+        error_id = log_server_error(request, exc_info=(type(exc), exc, exc.__traceback__))
+        response = Response(
+            {"detail": "Internal error", "error_id": error_id},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    response._has_been_logged = True  # logged above with its id: Django need not again
+    return response
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -140,21 +196,98 @@ CONFLICT_EXAMPLE = OpenApiExample(
 # --- Pagination ---------------------------------------------------------------------------
 
 
+def _page_size(paginator, request) -> int:
+    """``?page_size=``: a whole number from 1 (above the maximum gives the maximum). Anything
+    else is a 400 saying so, not silently the default size."""
+    raw = request.query_params.get(paginator.page_size_query_param, "")
+    if raw == "":
+        return paginator.page_size
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise serializers.ValidationError(
+            {
+                paginator.page_size_query_param: [
+                    f"Give a whole number from 1 (at most {paginator.max_page_size} rows "
+                    "come back)."
+                ]
+            }
+        )
+    return min(size, paginator.max_page_size)
+
+
+def _positive_parameters(parameters: list[dict], names: tuple[str, ...]) -> list[dict]:
+    for parameter in parameters:
+        if parameter["name"] in names:
+            parameter["schema"] = {**parameter["schema"], "minimum": 1}
+    return parameters
+
+
 class StablePagination(pagination.PageNumberPagination):
+    """Pages of 50 (``page_size`` up to 200). A malformed ``page`` or ``page_size`` answers
+    400; a page past the end, 404."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request) -> int:
+        return _page_size(self, request)
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param, "")
+        if raw == "":
+            return 1
+        if raw in self.last_page_strings:
+            return raw
+        try:
+            number = int(raw)
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise serializers.ValidationError(
+                {self.page_query_param: ["Give a page number from 1 (or “last”)."]}
+            )
+        return number
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        return _positive_parameters(parameters, (self.page_query_param, "page_size"))
 
 
 class NewestFirstCursorPagination(pagination.CursorPagination):
     """For lists too long to count on every page: ``next``/``previous`` links, no ``count``.
     Subclasses set ``ordering``, newest first and ending with the id so it is total; a view
-    using it must not offer ``?ordering=`` (the cursor encodes a position in this order)."""
+    using it must not offer ``?ordering=`` (the cursor encodes a position in this order).
+    A cursor the API did not give out, or a malformed ``page_size``, answers 400."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = ("-created_at", "-id")
+
+    def get_page_size(self, request) -> int:
+        return _page_size(self, request)
+
+    def decode_cursor(self, request):
+        if not request.query_params.get(self.cursor_query_param):
+            return None  # an empty cursor is no cursor: the first page
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise serializers.ValidationError(
+                {
+                    self.cursor_query_param: [
+                        "Not a cursor this API gave out: follow the next and previous links."
+                    ]
+                }
+            ) from None
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        return _positive_parameters(parameters, ("page_size",))
 
 
 # --- Permissions ----------------------------------------------------------------------------
@@ -204,7 +337,18 @@ class StableOrderingFilter(filters.OrderingFilter):
         return queryset.order_by(*ordering)
 
 
-FILTER_BACKENDS = [DjangoFilterBackend, filters.SearchFilter, StableOrderingFilter]
+class NamedSearchFilter(filters.SearchFilter):
+    """``?search=``, whose refusals (a NUL character) name the parameter like every other
+    400 does, instead of DRF's bare list."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({self.search_param: error.detail}) from None
+
+
+FILTER_BACKENDS = [DjangoFilterBackend, NamedSearchFilter, StableOrderingFilter]
 
 
 class _StrictBooleanField(forms.NullBooleanField):
@@ -241,7 +385,13 @@ _BIGINT = (-(2**63), 2**63 - 1)
 
 class _IdsField(ModelMultipleChoiceField):
     """Refuses ids outside the database's integer range before querying: ``pk__in`` with
-    such a value is an OverflowError on SQLite (a single ``pk=`` lookup is already safe)."""
+    such a value is an OverflowError on SQLite (a single ``pk=`` lookup is already safe).
+    An empty value (``?teams=``) means "not given", as for every other filter."""
+
+    def clean(self, value):
+        if isinstance(value, list | tuple):
+            value = [given for given in value if str(given).strip()]
+        return super().clean(value)
 
     def _check_values(self, value):
         for given in value or []:
@@ -262,6 +412,32 @@ class IdsFilter(django_filters.ModelMultipleChoiceFilter):
     """``?name=1&name=2``: any of these ids. Out-of-range ids answer 400, never 500."""
 
     field_class = _IdsField
+
+
+# --- Lists of ids ---------------------------------------------------------------------------
+
+
+class _IdList(serializers.ManyRelatedField):
+    """DRF's many-relation field iterates whatever it is given, so an object ``{"1": …}``
+    became the list of its keys; a list is due, and anything else is a 400 saying so."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class IdsRelatedField(serializers.PrimaryKeyRelatedField):
+    """``PrimaryKeyRelatedField`` whose ``many=True`` form takes a JSON list of ids only."""
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        # DRF's own many_init, with the strict list field.
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        for key in kwargs:
+            if key in MANY_RELATION_KWARGS:
+                list_kwargs[key] = kwargs[key]
+        return _IdList(**list_kwargs)
 
 
 # --- Enums --------------------------------------------------------------------------------
@@ -295,3 +471,42 @@ class EnumFieldExtension(OpenApiSerializerFieldExtension):
         if field.allow_blank and "" not in field.choices:
             return {"oneOf": [component.ref, {"type": "string", "enum": [""]}]}
         return component.ref
+
+
+# --- The schema: answers every operation can give -------------------------------------------
+
+_COMMON_ANSWERS = {
+    400: "Invalid input: a malformed or unknown filter, page or body value; nothing was saved.",
+    401: "No valid credentials: send `Authorization: Bearer <token>`.",
+    404: "No such record, or not one you may see.",
+}
+
+
+def document_common_answers(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS): document the answers that
+    the shared machinery gives whatever the view declares — 401 without credentials, 400 for
+    a bad filter or page, 404 for an id or a page that is not there — and mark optional
+    query parameters as accepting an empty value, which means "not given" here as in every
+    HTML form (django-filter ignores it)."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            parameters = operation.get("parameters", [])
+            query = [p for p in parameters if p.get("in") == "query"]
+            needed = []
+            if operation.get("security"):
+                needed.append(401)
+            if query or "requestBody" in operation:
+                needed.append(400)
+            paginated = any(p["name"] in ("page", "cursor") for p in query)
+            if paginated or any(p.get("in") == "path" for p in parameters):
+                needed.append(404)
+            for code in needed:
+                responses.setdefault(str(code), {"description": _COMMON_ANSWERS[code], **error})
+            for parameter in query:
+                if not parameter.get("required"):
+                    parameter.setdefault("allowEmptyValue", True)
+    return result

@@ -18,6 +18,7 @@ from accounts import permissions
 from core.csvio import csv_response
 from dashboard import charts, selectors
 from dashboard.forms import DashboardFilterForm
+from security.services import export_detail, security_event_record
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -102,6 +103,11 @@ def chart_csv(request: HttpRequest, name: str) -> HttpResponseBase:
     """One chart's data (the same rows as its table) for the same filters."""
     filters, chart = _chart(request, name)
     filename = f"rapport-{name}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
+    security_event_record(
+        kind="export",
+        request=request,
+        detail=export_detail(filename, request=request, rows=len(chart.rows)),
+    )
     return csv_response(filename, chart.header, chart.rows)
 
 

@@ -34,6 +34,7 @@ from core.api import (
     FILTER_BACKENDS,
     EnumField,
     IdsFilter,
+    IdsRelatedField,
     RuleBasedWritePermission,
     StrictBooleanFilter,
     TokenScopePermission,
@@ -474,9 +475,7 @@ class PlanInputSerializer(serializers.Serializer):
         error_messages={"invalid": "Use a three-letter currency code, e.g. GBP."},
     )
     description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
-    objectives = serializers.PrimaryKeyRelatedField(
-        queryset=Objective.objects.all(), many=True, required=False
-    )
+    objectives = IdsRelatedField(queryset=Objective.objects.all(), many=True, required=False)
 
 
 class PlanFilter(filters.FilterSet):
@@ -612,7 +611,7 @@ class InitiativeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class VisibleRelationships(serializers.PrimaryKeyRelatedField):
+class VisibleRelationships(IdsRelatedField):
     """Relationship ids the caller may see: any other id "does not exist"."""
 
     def get_queryset(self) -> QuerySet[Relationship]:
@@ -635,7 +634,7 @@ class InitiativeInputSerializer(serializers.Serializer):
         queryset=Objective.objects.all(), allow_null=True, required=False
     )
     owner = serializers.PrimaryKeyRelatedField(queryset=_people(), allow_null=True, required=False)
-    people = serializers.PrimaryKeyRelatedField(queryset=_people(), many=True, required=False)
+    people = IdsRelatedField(queryset=_people(), many=True, required=False)
     planned_hours = serializers.DecimalField(**HOURS, required=False)
     spent_hours = serializers.DecimalField(**HOURS, required=False)
     planned_budget = serializers.DecimalField(**MONEY, required=False)

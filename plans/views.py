@@ -28,6 +28,7 @@ from plans.forms import (
     PlanForm,
 )
 from plans.models import Objective
+from security.services import export_detail, security_event_record
 
 # Levels of the cascade drawn on first load; deeper branches load on demand (HTMX, or a
 # link to the branch's own page without JavaScript). Also bounds the template recursion.
@@ -104,7 +105,7 @@ def index(request: HttpRequest) -> HttpResponse:
     """The cascade as a tree; ``?root=`` draws one branch, ``?depth=`` how many levels.
 
     For HTMX the answer is the fragment alone: the branch's node, or the tree."""
-    tree = selectors.objective_tree()
+    tree = selectors.objective_tree(for_tree_page=True)
     root = None
     if request.GET.get("root"):
         root = tree.by_pk.get(_int(request.GET["root"], 0, 0, 2**63 - 1))
@@ -336,11 +337,12 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def plan_export(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.get_plan(pk)
     slug = "".join(c if c.isalnum() else "-" for c in plan.period or str(plan.pk)).strip("-")
-    return csv_response(
-        f"plan-{slug or plan.pk}.csv",
-        selectors.PLAN_EXPORT_HEADER,
-        selectors.plan_export_rows(plan, request.user),
+    filename = f"plan-{slug or plan.pk}.csv"
+    rows = selectors.plan_export_rows(plan, request.user)
+    security_event_record(
+        kind="export", request=request, detail=export_detail(filename, rows=len(rows))
     )
+    return csv_response(filename, selectors.PLAN_EXPORT_HEADER, rows)
 
 
 @require_http_methods(["GET", "POST"])

@@ -19,8 +19,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import filters, mixins, serializers, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -30,7 +35,10 @@ from core.api import (
     FILTER_BACKENDS,
     LONG_TEXT,
     EnumField,
+    IdsRelatedField,
+    NamedSearchFilter,
     NewestFirstCursorPagination,
+    StrictBooleanFilter,
     error_responses,
     rule_error_example,
 )
@@ -230,6 +238,14 @@ class RatingInputSerializer(serializers.Serializer):
         summary="List relationships",
         description="The relationships you may see (confidential ones only with their team, "
         "manager, executives and admins), with the web list's filters and `sort`.",
+        parameters=[
+            # The filter's "No manager" choice: the generated parameter said integer only.
+            OpenApiParameter(
+                "manager",
+                {"type": "string", "pattern": r"^([0-9]+|null)$"},
+                description="A manager's id, or `null` for relationships nobody manages.",
+            )
+        ],
     ),
     retrieve=extend_schema(
         summary="Read a relationship",
@@ -461,13 +477,13 @@ class InteractionInputSerializer(serializers.Serializer):
     channel = EnumField(Interaction.Channel.choices, "InteractionChannel")
     summary = serializers.CharField(max_length=LONG_TEXT)
     sentiment = serializers.IntegerField(min_value=-2, max_value=2, default=0)
-    participant_users = serializers.PrimaryKeyRelatedField(
+    participant_users = IdsRelatedField(
         queryset=User.objects.filter(is_active=True),
         many=True,
         required=False,
         help_text="Our people: members of the relationship's team.",
     )
-    participant_contacts = serializers.PrimaryKeyRelatedField(
+    participant_contacts = IdsRelatedField(
         queryset=Contact.objects.all(),
         many=True,
         required=False,
@@ -503,6 +519,7 @@ class InteractionInputSerializer(serializers.Serializer):
 
 class InteractionFilter(django_filters.FilterSet):
     relationship = django_filters.ModelChoiceFilter(queryset=_visible_relationships)
+    is_key_experience = StrictBooleanFilter()
     occurred_after = django_filters.DateFilter(field_name="occurred_on", lookup_expr="gte")
     occurred_before = django_filters.DateFilter(field_name="occurred_on", lookup_expr="lte")
 
@@ -575,7 +592,7 @@ class InteractionViewSet(
     serializer_class = InteractionSerializer
     pagination_class = InteractionPagination
     # No ?ordering=: the cursor is a position in the pagination's fixed order.
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter]
+    filter_backends = [DjangoFilterBackend, NamedSearchFilter]
     filterset_class = InteractionFilter
     search_fields = ["summary", "relationship__stakeholder__name"]
 

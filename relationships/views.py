@@ -39,6 +39,7 @@ from relationships.forms import (
 )
 from relationships.health import __doc__ as HEALTH_RULE_DOC
 from relationships.models import LIFECYCLE, Relationship, Stage
+from security.services import export_detail, security_event_record
 from stakeholders.models import Stakeholder
 
 PAGE_SIZE = 25
@@ -147,6 +148,9 @@ def export_csv(request: HttpRequest) -> HttpResponseBase:
             ]
 
     filename = f"relationships-{timezone.localdate().isoformat()}.csv"
+    security_event_record(
+        kind="export", request=request, detail=export_detail(filename, request=request)
+    )
     return csv_response(filename, header, lines())
 
 

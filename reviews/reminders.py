@@ -29,11 +29,12 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Case, Q, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.permissions import relationship_seen_by
 from notifications.selectors import preferences_for_users
 from notifications.services import notification_create
 from relationships.models import ACTIVE_STAGES, Commitment
@@ -144,19 +145,31 @@ def reminders_scan(*, today: date | None = None) -> int:
                 ]
         considered += _insert(rows)
 
-    commitments = Commitment.objects.filter(
-        status=Commitment.Status.OPEN,
-        direction=Commitment.Direction.OURS,
-        due_on__lt=today,
-        relationship__stage__in=ACTIVE_STAGES,
-    ).order_by("id")
+    commitments = (
+        Commitment.objects.filter(
+            status=Commitment.Status.OPEN,
+            direction=Commitment.Direction.OURS,
+            due_on__lt=today,
+            relationship__stage__in=ACTIVE_STAGES,
+        )
+        # An owner who has since lost sight of the relationship (moved out of its team, a
+        # confidential one) must not be told what was promised in it.
+        .annotate(
+            owner_sees=Case(
+                When(relationship_seen_by("owner", "relationship__"), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("id")
+    )
     last_id = 0
     while True:
         batch = list(
             commitments.filter(id__gt=last_id).values_list(
                 "id",
                 "owner_id",
-                "owner__is_active",
+                "owner_sees",
                 "relationship__manager_id",
                 "relationship__manager__is_active",
             )[:SCAN_BATCH]
@@ -165,9 +178,10 @@ def reminders_scan(*, today: date | None = None) -> int:
             break
         last_id = batch[-1][0]
         rows = []
-        for commitment_id, owner_id, owner_active, manager_id, manager_active in batch:
-            # The owner sees it through; without an (active) owner, the relationship manager.
-            recipient = owner_id if owner_active else (manager_id if manager_active else None)
+        for commitment_id, owner_id, owner_sees, manager_id, manager_active in batch:
+            # The owner sees it through; without an (active, still entitled) owner, the
+            # relationship manager.
+            recipient = owner_id if owner_sees else (manager_id if manager_active else None)
             if recipient:
                 rows.append(
                     Reminder(

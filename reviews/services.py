@@ -602,18 +602,26 @@ def feedback_response_submit(
     request._history_user = None
     request.save(update_fields=["answered_at"])
     relationship_services.relationship_refresh_health(request.relationship)
+    sender = None
     if request.sent_by_id:
+        sender = User.objects.filter(pk=request.sent_by_id, is_active=True).first()
+    recipient = sender
+    if sender and not permissions.may_see_relationship(sender, request.relationship):
+        # The sender has lost sight of the relationship since (moved out of the team of a
+        # confidential one): the answer is its record, so its manager hears of it instead.
+        manager = User.objects.filter(pk=request.relationship.manager_id, is_active=True).first()
+        recipient = manager if manager and manager.pk != sender.pk else None
+    if recipient:
         from notifications.services import notification_create
 
-        recipient = User.objects.filter(pk=request.sent_by_id, is_active=True).first()
-        if recipient:
-            notification_create(
-                recipient=recipient,
-                kind="feedback_received",
-                title=f"{request.contact} answered your feedback request: {satisfaction}/10",
-                body=comment.strip()[:300],
-                url=links.relationship_path(request.relationship_id),
-            )
+        whose = "your" if recipient == sender else "a"
+        notification_create(
+            recipient=recipient,
+            kind="feedback_received",
+            title=f"{request.contact} answered {whose} feedback request: {satisfaction}/10",
+            body=comment.strip()[:300],
+            url=links.relationship_path(request.relationship_id),
+        )
     signals.feedback_received.send(sender=FeedbackResponse, response=response)
     return response
 

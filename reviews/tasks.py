@@ -32,7 +32,9 @@ def run_reminders() -> dict[str, int]:
     return reminders.reminders_run()
 
 
-@shared_task(**RETRY)
+# Enqueued from web requests and nobody reads its result: with ignore_result the sender
+# does not subscribe to the result in Redis, which would retry for ~20 s in an outage.
+@shared_task(**RETRY, ignore_result=True)
 def send_feedback_request(request_id: int) -> bool:
     return services.feedback_request_deliver(request_id=request_id)
 

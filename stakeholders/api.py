@@ -28,6 +28,8 @@ from core.api import (
     FILTER_BACKENDS,
     LONG_TEXT,
     EnumField,
+    IdsRelatedField,
+    StrictBooleanFilter,
     error_responses,
     rule_error_example,
 )
@@ -92,7 +94,7 @@ class _StakeholderFields(serializers.Serializer):
     )
     email = serializers.EmailField(max_length=254, allow_blank=True, required=False)
     description = serializers.CharField(max_length=LONG_TEXT, allow_blank=True, required=False)
-    values = serializers.PrimaryKeyRelatedField(
+    values = IdsRelatedField(
         queryset=Value.objects.filter(active=True),
         many=True,
         required=False,
@@ -403,6 +405,8 @@ class ValueUpdateSerializer(ValueInputSerializer):
 
 
 class ValueFilter(django_filters.FilterSet):
+    active = StrictBooleanFilter()
+
     class Meta:
         model = Value
         fields = ["active"]

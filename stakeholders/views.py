@@ -20,6 +20,7 @@ from accounts import permissions
 from core.csvio import csv_response
 from core.errors import ConcurrencyConflict, RuleViolation
 from relationships.selectors import relationships_visible_to
+from security.services import export_detail, security_event_record
 from stakeholders import selectors, services
 from stakeholders.filters import ContactFilter, StakeholderFilter
 from stakeholders.forms import (
@@ -124,8 +125,11 @@ def export(request: HttpRequest) -> HttpResponse:
         ]
         for s in filterset.qs.iterator(chunk_size=2000)
     )
-    stamp = timezone.localdate().isoformat()
-    return csv_response(f"stakeholders-{stamp}.csv", header, rows)
+    filename = f"stakeholders-{timezone.localdate().isoformat()}.csv"
+    security_event_record(
+        kind="export", request=request, detail=export_detail(filename, request=request)
+    )
+    return csv_response(filename, header, rows)
 
 
 @require_http_methods(["GET", "POST"])
@@ -362,8 +366,11 @@ def contact_export(request: HttpRequest) -> HttpResponse:
         ]
         for c in filterset.qs.iterator(chunk_size=2000)
     )
-    stamp = timezone.localdate().isoformat()
-    return csv_response(f"contacts-{stamp}.csv", header, rows)
+    filename = f"contacts-{timezone.localdate().isoformat()}.csv"
+    security_event_record(
+        kind="export", request=request, detail=export_detail(filename, request=request)
+    )
+    return csv_response(filename, header, rows)
 
 
 @require_http_methods(["GET", "POST"])

@@ -49,7 +49,12 @@ def test_web_is_stateless_so_it_can_scale():
     assert "container_name" not in web, "a fixed container name prevents --scale"
     from django.conf import settings
 
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    # Sessions are kept in the shared database (read through the shared cache), never in a
+    # web instance's memory or files.
+    assert settings.SESSION_ENGINE in {
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cached_db",
+    }
 
 
 def _module_attr(spec: str):

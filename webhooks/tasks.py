@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 @shared_task(
     bind=True,
     acks_late=True,
+    # Enqueued from web requests; the outcome is on the delivery row. Without a result the
+    # sender does not subscribe to one in Redis, which would retry for ~20 s in an outage.
+    ignore_result=True,
     # Retries of the HTTP request are counted by the delivery row (WEBHOOK_MAX_ATTEMPTS);
     # these cover database hiccups while claiming or recording.
     autoretry_for=(OperationalError,),

@@ -1,49 +1,178 @@
-"""Property-based run of every operation in the OpenAPI schema (schemathesis).
+"""Property-based run of every operation in the OpenAPI schema (schemathesis), as two users.
 
 The schema document is the one /api/schema/ serves (same generator, checked below), built
 in-process when the module is collected; requests go to the Django app through WSGI, no
-server. Each operation gets a bounded, derandomized set of generated requests, so a run is
-reproducible. Every response must not be a server error and must match the documented
-schema for its status code. The caller is a manager with real data (relationships,
-interactions, commitments, value records; one confidential relationship of another team).
+server. Each operation gets a bounded, derandomized set of generated requests (plus
+schemathesis' coverage phase), so a run is reproducible.
+
+Every operation runs twice: as manager_a (team A) and as manager_b (team B), each with a
+read-write token, in a world holding both teams' relationships, team B's confidential one
+among them. Every response passes every check schemathesis has (``ALL_CHECKS``): no server
+error, status code, content type, headers and body as documented, schema-invalid input
+refused, schema-valid input accepted, authentication enforced (``ignored_auth`` replays
+each call without and with bad credentials), and object-level authorisation
+(``object_level_authorization`` replays each successful read as the other user, who must
+not get a record that their own listing leaves out).
+
+One check is configured rather than taken as is: ``positive_data_acceptance`` also accepts
+400. A schema cannot say which ids exist — a filter or body naming an unknown or invisible
+record is refused with 400 "does not exist"/"not one of the available choices" (the same
+answer a confidential record of another team gets, by design) — nor state business rules
+(a KPI needs a target, a custom period both dates); every such refusal is a 400 naming the
+field at fault. The stateful checks (``use_after_free``, ``ensure_resource_availability``)
+only act in schemathesis' stateful runs and pass here without effect.
+
+Finally, manager_a's token on every operation that names team B's confidential records by
+id must answer 404, writes included, and change nothing.
 """
 
 from __future__ import annotations
+
+import copy
+import json
+import tempfile
+from datetime import timedelta
 
 import pytest
 import schemathesis
 from django.core import signals
 from django.core.cache import cache
 from django.db import close_old_connections
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from hypothesis import strategies as st
+from rest_framework.test import APIClient
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.config._auth import WFCAuthConfig
+from schemathesis.wfc.integration import register_wfc_auth
 
-from accounts.tokens import token_create
+from accounts.models import ApiToken
+from accounts.tokens import hash_token
 from config.wsgi import application
+from notifications.models import Notification
+from reviews.models import FeedbackRequest, Review
 from tests.api.conftest import bearer, make_records
+from tests.security.conftest import fingerprint, fingerprint_change
 
-MAX_EXAMPLES = 10  # per operation (plus schemathesis' coverage phase): about a minute in all
+MAX_EXAMPLES = 4  # per operation and user (plus the coverage phase): about two minutes in all
 
 pytestmark = pytest.mark.django_db
+
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()
+
+# Fixed test-only tokens, so the auth document can be written when the module loads; the
+# fixture stores their hashes for each test.
+TOKENS = {
+    "manager_a": "rpt_schemathesis-manager-a-not-a-secret-00000000",
+    "manager_b": "rpt_schemathesis-manager-b-not-a-secret-00000000",
+}
 
 
 def _document() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)
 
 
-schema = schemathesis.openapi.from_dict(_document())
-schema.app = application  # calls go through WSGI, in this process and this test's transaction
+def _auth_document() -> str:
+    """A Web Fuzzing Commons auth document naming both users (how schemathesis learns of
+    more than one identity, which its object-level authorisation check needs)."""
+    users = [
+        {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {raw}"}]}
+        for name, raw in TOKENS.items()
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"auth": users}, handle)
+    return handle.name
+
+
+DOCUMENT = _document()
+AUTH_DOCUMENT = _auth_document()
+
+
+def _schema_as(user: str):
+    loaded = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT))
+    loaded.app = application  # calls go through WSGI, in this process and this test's transaction
+    # Every call as ``user``; the other user is the peer the authorisation check replays as.
+    register_wfc_auth(loaded, WFCAuthConfig(path=AUTH_DOCUMENT, user=user, peers=list(TOKENS)))
+    accepted = loaded.config.checks.positive_data_acceptance
+    accepted.expected_statuses = [*accepted.expected_statuses, "400"]  # see the module doc
+    return loaded
+
+
+# Ids of the records the fixture made, by resource: generated requests reach real records
+# half the time (random ids would nearly always miss), so the authorisation check has real
+# reads to replay as the other user.
+REAL_IDS: dict[str, list[int]] = {}
+
+
+def _resource(path: str) -> str:
+    return next(part for part in path.split("/") if part and part not in ("api", "v1"))
+
+
+def _reach_real_records(ctx, path_parameters):
+    ids = REAL_IDS.get(_resource(ctx.operation.path), [])
+    if not ids or not path_parameters or type(path_parameters.get("id")) is not int:
+        return st.just(path_parameters)  # no records of the kind, or deliberately bad input
+    real = st.sampled_from(ids).map(lambda pk: {**path_parameters, "id": pk})
+    return st.one_of(real, st.just(path_parameters))
+
+
+schema_as_a = _schema_as("manager_a")
+schema_as_b = _schema_as("manager_b")
+for _schema in (schema_as_a, schema_as_b):
+    _schema.hook("flatmap_path_parameters")(_reach_real_records)
+
+FUZZ = settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 @pytest.fixture
-def api_token(team_a, manager_a, team_b, manager_b):
-    for _ in range(3):
-        make_records(team=team_a, manager=manager_a)
-    make_records(team=team_b, manager=manager_b, confidential=True)
-    _, raw = token_create(user=manager_a, name="schemathesis")
-    return raw
+def two_teams(team_a, manager_a, team_b, manager_b):
+    """Team A's relationships, team B's open one and its confidential one, each with
+    records; a feedback request and a notification for team B's; both users' tokens."""
+    secret = make_records(team=team_b, manager=manager_b, confidential=True)
+    feedback = FeedbackRequest.objects.create(
+        relationship=secret.relationship,
+        contact=secret.contact,
+        sent_by=manager_b,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    notification = Notification.objects.create(
+        recipient=manager_b,
+        kind="note",
+        title="About the confidential one",
+        created_at=timezone.now(),
+    )
+    REAL_IDS.clear()
+    # The confidential one first: the draws favour the first ids of each kind.
+    records = [secret, make_records(team=team_b, manager=manager_b)]
+    records += [make_records(team=team_a, manager=manager_a) for _ in range(2)]
+    for resource, ids in {
+        "relationships": [r.relationship.pk for r in records],
+        "interactions": [r.interaction.pk for r in records],
+        "commitments": [r.commitment.pk for r in records],
+        "value-records": [r.value_record.pk for r in records],
+        "contacts": [r.contact.pk for r in records],
+        "stakeholders": [r.relationship.stakeholder_id for r in records],
+        "reviews": list(Review.objects.values_list("pk", flat=True)),
+        "feedback-requests": [feedback.pk],
+        "notifications": [notification.pk],
+        "users": [manager_a.pk, manager_b.pk],
+        "teams": [team_a.pk, team_b.pk],
+    }.items():
+        REAL_IDS[resource] = ids
+    for user in (manager_a, manager_b):
+        raw = TOKENS[user.username]
+        ApiToken.objects.create(
+            user=user, name="schemathesis", prefix=raw[:10], token_hash=hash_token(raw)
+        )
+    return {"secret": secret, "feedback": feedback, "notification": notification}
 
 
 @pytest.fixture(autouse=True)
@@ -51,29 +180,129 @@ def _keep_test_connection():
     """Calls go through the real WSGI handler, whose request signals close "old" database
     connections: that would close the test's transaction. Django's test client disconnects
     the same handlers while it makes a request; do so for the run."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
+    _disconnect_close_old_connections()
     yield
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
 
 
-def test_the_fuzzed_document_is_the_one_the_api_serves(api, api_token):
-    served = api.get("/api/schema/", {"format": "json"}, **bearer(api_token))
+def _disconnect_close_old_connections() -> None:
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+
+
+def test_the_fuzzed_document_is_the_one_the_api_serves(api, two_teams):
+    served = api.get("/api/schema/", {"format": "json"}, **bearer(TOKENS["manager_a"]))
     assert served.status_code == 200
-    assert served.json()["paths"].keys() == schema.raw_schema["paths"].keys()
+    assert served.json()["paths"].keys() == DOCUMENT["paths"].keys()
 
 
-@schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-def test_no_server_errors_and_responses_match_the_schema(case, api_token):
+def _listed_ids(user: str, resource: str) -> set[int]:
+    """Every id of ``resource`` that the user's own list shows, all pages."""
+    client = APIClient()
+    client.credentials(**bearer(TOKENS[user]))
+    ids, url = set(), f"/api/v1/{resource}/?page_size=200"
+    while url:
+        cache.clear()
+        body = client.get(url).json()
+        ids |= {row["id"] for row in body["results"]}
+        url = body.get("next")
+    # The test client reconnects the handlers that close "old" connections after each of its
+    # requests; the WSGI calls that follow must not close the test's transaction.
+    _disconnect_close_old_connections()
+    return ids
+
+
+def _call_and_check(case, user: str) -> None:
     cache.clear()  # throttling is tested elsewhere; here every request must reach the view
-    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {api_token}"}
     response = case.call()
-    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+    case.validate_response(response, checks=ALL_CHECKS)
+    # Object-level authorisation, the way this API promises it: a record the caller may read
+    # by id is one their own list shows (a confidential record of another team is in
+    # neither). Schemathesis' own check needs its stateful runner to know whose record is
+    # whose; this one needs only the caller's list.
+    resource = _resource(case.path)
+    if (
+        case.method == "GET"
+        and "{id}" in case.path
+        and response.status_code == 200
+        and resource not in ("objective-levels",)  # not paged: a plain list, all rows
+    ):
+        assert case.path_parameters["id"] in _listed_ids(user, resource), (
+            f"{user} read {case.formatted_path} but their list of {resource} leaves it out"
+        )
+
+
+@schema_as_a.parametrize()
+@FUZZ
+def test_every_operation_as_manager_a(case, two_teams):
+    _call_and_check(case, "manager_a")
+
+
+@schema_as_b.parametrize()
+@FUZZ
+def test_every_operation_as_manager_b(case, two_teams):
+    _call_and_check(case, "manager_b")
+
+
+# --- Team B's confidential records, by id, with manager_a's token ----------------------------
+
+# Resources any signed-in user reads (the shared registry, plans, people): no confidential
+# record to hide among them.
+SHARED = {
+    "stakeholders",
+    "contacts",
+    "assessments",
+    "values",
+    "objectives",
+    "objective-levels",
+    "plans",
+    "initiatives",
+    "users",
+    "teams",
+}
+
+
+def _secret_ids(two_teams) -> dict[str, int]:
+    secret = two_teams["secret"]
+    return {
+        "relationships": secret.relationship.pk,
+        "interactions": secret.interaction.pk,
+        "commitments": secret.commitment.pk,
+        "value-records": secret.value_record.pk,
+        "reviews": Review.objects.get(relationship=secret.relationship).pk,
+        "feedback-requests": two_teams["feedback"].pk,
+        "notifications": two_teams["notification"].pk,
+    }
+
+
+def test_manager_a_gets_404_for_every_operation_on_team_b_confidential_ids(api, two_teams):
+    ids = _secret_ids(two_teams)
+    api.credentials(**bearer(TOKENS["manager_a"]))
+    unclassified, answered = [], []
+    for path, operations in DOCUMENT["paths"].items():
+        if "{id}" not in path:
+            continue
+        resource = path.split("/")[3]
+        if resource in SHARED:
+            continue
+        if resource not in ids:
+            unclassified.append(path)
+            continue
+        url = path.replace("{id}", str(ids[resource]))
+        for method in operations:
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            cache.clear()
+            before = fingerprint()
+            response = getattr(api, method)(url, {}, format="json")
+            answered.append(f"{method.upper()} {path}")
+            if response.status_code != 404:
+                unclassified.append(f"{method.upper()} {path}: {response.status_code}")
+            after = fingerprint()
+            assert before == after, f"{method.upper()} {path}: {fingerprint_change(before, after)}"
+    assert not unclassified, (
+        "each needs 404 for another team's confidential record (or, for a resource shared by "
+        f"design, a place in SHARED): {unclassified}"
+    )
+    assert len(answered) >= 10
