@@ -309,6 +309,28 @@ def plan_people_count(plan: Plan) -> int:
     )
 
 
+def totals_of(initiatives: list[Initiative]) -> tuple[dict, list[dict], int]:
+    """What ``plan_totals`` and ``plan_people_count`` answer, from a plan's initiatives already
+    loaded (with their people): the plan page needs no aggregate queries."""
+    hours = {
+        "planned": sum((i.planned_hours for i in initiatives), ZERO),
+        "spent": sum((i.spent_hours for i in initiatives), ZERO),
+    }
+    by_currency: dict[str, dict] = {}
+    for initiative in initiatives:
+        row = by_currency.setdefault(
+            initiative.currency, {"currency": initiative.currency, "planned": ZERO, "spent": ZERO}
+        )
+        row["planned"] += initiative.planned_budget
+        row["spent"] += initiative.spent_budget
+    budgets = [
+        {**row, "over": row["spent"] > row["planned"]} for _, row in sorted(by_currency.items())
+    ]
+    people = {p.pk for i in initiatives for p in i.people.all()}
+    people |= {i.owner_id for i in initiatives if i.owner_id is not None}
+    return hours, budgets, len(people)
+
+
 def plan_overview(plan: Plan, user, today: date) -> PlanOverview:
     initiatives = plan_initiatives(plan, user)
     groups: dict[int | None, ObjectiveGroup] = {}
@@ -326,14 +348,14 @@ def plan_overview(plan: Plan, user, today: date) -> PlanOverview:
             g.objective.title if g.objective else "",
         ),
     )
-    hours, budgets = plan_totals(plan)
+    hours, budgets, people_count = totals_of(initiatives)
     return PlanOverview(
         plan=plan,
         initiatives=initiatives,
         groups=ordered,
         hours=hours,
         budgets=budgets,
-        people_count=plan_people_count(plan),
+        people_count=people_count,
         load=person_load(initiatives),
         over_budget=[i for i in initiatives if i.is_over_budget or i.is_over_hours],
         late=[i for i in initiatives if i.late],

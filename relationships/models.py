@@ -209,6 +209,9 @@ class Interaction(models.Model):
         ordering = ["-occurred_on", "-id"]
         indexes = [
             models.Index(fields=["relationship", "-occurred_on"], name="interaction_rel_date_idx"),
+            # The newest-first feed (API cursor pages): occurred_on alone leaves a whole day's
+            # interactions to sort before the first page can be cut.
+            models.Index(fields=["-occurred_on", "-id"], name="interaction_newest_idx"),
             # Adoption figures: interactions logged per user per week.
             models.Index(fields=["created_at", "created_by"], name="interaction_created_idx"),
         ]
