@@ -35,6 +35,7 @@ from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from core import dataversion
 from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from relationships.models import ACTIVE_STAGES, Relationship
 from relationships.selectors import relationships_visible_to
@@ -158,6 +159,81 @@ def objective_tree(*, for_tree_page: bool = False) -> Tree:
     else:
         objectives = objectives_with_relations()
     return build_tree(list(objectives.order_by("level__position", "title", "id")))
+
+
+@dataclass(slots=True)
+class TreeNode:
+    """One objective as the tree page draws it: plain values, cheap to rebuild from the
+    cache (building 2,000 model instances is what made the page slow)."""
+
+    pk: int
+    parent_id: int | None
+    title: str
+    status: str
+    status_label: str
+    period: str
+    has_kpi: bool
+    kpi_name: str
+    owner: str
+    level_name: str
+    progress_percent: int
+    descendant_count: int
+    child_nodes: list[TreeNode] = field(default_factory=list)
+    show_children: bool = False
+
+    def get_status_display(self) -> str:
+        return self.status_label
+
+    @property
+    def level(self) -> dict:
+        return {"name": self.level_name}
+
+
+TREE_PAGE_CACHE_SECONDS = 10 * 60  # bounds staleness should a write bypass the signals
+
+
+def tree_page_tree() -> Tree:
+    """The whole cascade for the tree page, as TreeNodes: computed from the objectives once
+    per data version (core.dataversion: any objective, level or user change makes a new one)
+    and cached as plain rows."""
+    key = f"plans:tree-page:{dataversion.current()}"
+    rows = cache.get(key)
+    if rows is None:
+        tree = objective_tree(for_tree_page=True)
+        rows = [
+            (
+                node.pk,
+                node.parent_id,
+                node.title,
+                node.status,
+                node.get_status_display(),
+                node.period,
+                node.has_kpi,
+                node.kpi_name,
+                str(node.owner) if node.owner_id else "",
+                node.level.name,
+                node.progress_percent,
+                node.descendant_count,
+            )
+            for node in _display_order(tree)
+        ]
+        cache.set(key, rows, TREE_PAGE_CACHE_SECONDS)
+    by_pk: dict[int, TreeNode] = {}
+    roots: list[TreeNode] = []
+    for row in rows:  # parents come before their children (depth-first display order)
+        node = by_pk[row[0]] = TreeNode(*row)
+        parent = by_pk.get(node.parent_id)
+        (parent.child_nodes if parent is not None else roots).append(node)
+    return Tree(roots=roots, by_pk=by_pk)
+
+
+def _display_order(tree: Tree) -> list[Objective]:
+    order, stack = [], list(reversed(tree.roots))
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(reversed(node.child_nodes))
+    return order
 
 
 def cascade_top_levels(depth: int = 1, limit: int = 30) -> dict:

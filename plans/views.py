@@ -105,7 +105,7 @@ def index(request: HttpRequest) -> HttpResponse:
     """The cascade as a tree; ``?root=`` draws one branch, ``?depth=`` how many levels.
 
     For HTMX the answer is the fragment alone: the branch's node, or the tree."""
-    tree = selectors.objective_tree(for_tree_page=True)
+    tree = selectors.tree_page_tree()
     root = None
     if request.GET.get("root"):
         root = tree.by_pk.get(_int(request.GET["root"], 0, 0, 2**63 - 1))

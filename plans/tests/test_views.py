@@ -405,3 +405,21 @@ def test_the_plan_pages_totals_match_the_databases(manager_a):
     assert overview.hours == hours
     assert overview.budgets == budgets
     assert overview.people_count == selectors.plan_people_count(plan) == 6  # 3 people, 3 owners
+
+
+def test_the_tree_page_shows_every_change_at_once(client, executive):
+    """The tree page's structure is cached; any objective or owner change shows next time."""
+    owner = UserFactory(first_name="Olive", last_name="Owner")
+    vision = ObjectiveFactory(title="Networking vision", owner=owner)
+    client.force_login(executive)
+    assert "Networking vision" in client.get(reverse("plans:index")).content.decode()
+
+    ObjectiveFactory(title="Partner of choice", parent=vision)
+    vision.title = "The networking vision"
+    vision.save()
+    page = client.get(reverse("plans:index"), {"depth": 3}).content.decode()
+    assert "The networking vision" in page and "Partner of choice" in page
+
+    owner.first_name = "Olivia"
+    owner.save()
+    assert "Olivia Owner" in client.get(reverse("plans:index")).content.decode()
