@@ -10,6 +10,7 @@ recomputation.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.core.cache import cache
@@ -48,3 +49,15 @@ def connect() -> None:
     post_save.connect(_on_write, dispatch_uid="core-data-version-save")
     post_delete.connect(_on_write, dispatch_uid="core-data-version-delete")
     m2m_changed.connect(_on_write, dispatch_uid="core-data-version-m2m")
+
+
+def cached(name: str, parts: tuple, compute, timeout: int = 10 * 60):
+    """``compute()``'s result, cached under the current data version and ``parts`` (which
+    must name everything else the result depends on: the viewer, filters, the day …)."""
+    signature = hashlib.sha256(repr(parts).encode()).hexdigest()
+    key = f"{name}:{current()}:{signature}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, timeout)
+    return value

@@ -758,7 +758,16 @@ def _my_relationships(user, prefix: str = "") -> Q:
 
 
 def home_overview(user, today: date, lookahead_days: int = 14, limit: int = 50) -> dict:
-    """The start of a manager's day, in a fixed number of queries."""
+    """The start of a manager's day, in a fixed number of queries; cached per user and day
+    until any write (core.dataversion)."""
+    return dataversion.cached(
+        "dashboard:home",
+        (user.pk, str(today), lookahead_days, limit),
+        lambda: _compute_home_overview(user, today, lookahead_days, limit),
+    )
+
+
+def _compute_home_overview(user, today: date, lookahead_days: int, limit: int) -> dict:
     mine = _my_relationships(user)
     mine_via = _my_relationships(user, prefix="relationship__")
     # "Mine" and "asked of me" are fetched separately and merged: one OR across the join

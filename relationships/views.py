@@ -21,6 +21,7 @@ from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from accounts import permissions
+from core import dataversion
 from core.csvio import csv_response
 from core.errors import ConcurrencyConflict, RuleViolation
 from plans.selectors import objectives_for_relationship
@@ -405,7 +406,12 @@ def _board_flags(request: HttpRequest) -> dict:
 
 def _board_context(request: HttpRequest) -> dict:
     filterset = _filtered(request)
-    columns = selectors.relationships_by_stage(filterset.qs, per_column=BOARD_COLUMN_LIMIT)
+    # Cached per viewer and filters until any write (core.dataversion).
+    columns = dataversion.cached(
+        "relationships:board",
+        (request.user.pk, sorted(request.GET.lists()), BOARD_COLUMN_LIMIT),
+        lambda: selectors.relationships_by_stage(filterset.qs, per_column=BOARD_COLUMN_LIMIT),
+    )
     user = request.user
     board = []
     for stage in LIFECYCLE:
