@@ -12,12 +12,10 @@ Rules shown to users (the page prints them in <details>):
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import (
     Avg,
     Case,
@@ -699,16 +697,12 @@ def dashboard_figures(user, filters: DashboardFilters, skip: frozenset = frozens
     the figures depend on: whose scope (everything, or this user's), the filters and the day.
     """
     scope = "all" if permissions.reads_everything(user) else f"user-{user.pk}"
-    signature = repr((scope, filters.params(), str(filters.today), sorted(skip)))
-    key = (
-        f"dashboard:figures:{dataversion.current()}:"
-        f"{hashlib.sha256(signature.encode()).hexdigest()}"
+    return dataversion.cached(
+        "dashboard:figures",
+        (scope, filters.params(), str(filters.today), sorted(skip)),
+        lambda: _compute_dashboard_figures(user, filters, skip),
+        timeout=FIGURES_CACHE_SECONDS,
     )
-    figures = cache.get(key)
-    if figures is None:
-        figures = _compute_dashboard_figures(user, filters, skip)
-        cache.set(key, figures, FIGURES_CACHE_SECONDS)
-    return figures
 
 
 def _compute_dashboard_figures(user, filters: DashboardFilters, skip: frozenset) -> dict:

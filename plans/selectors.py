@@ -196,28 +196,7 @@ def tree_page_tree() -> Tree:
     """The whole cascade for the tree page, as TreeNodes: computed from the objectives once
     per data version (core.dataversion: any objective, level or user change makes a new one)
     and cached as plain rows."""
-    key = f"plans:tree-page:{dataversion.current()}"
-    rows = cache.get(key)
-    if rows is None:
-        tree = objective_tree(for_tree_page=True)
-        rows = [
-            (
-                node.pk,
-                node.parent_id,
-                node.title,
-                node.status,
-                node.get_status_display(),
-                node.period,
-                node.has_kpi,
-                node.kpi_name,
-                str(node.owner) if node.owner_id else "",
-                node.level.name,
-                node.progress_percent,
-                node.descendant_count,
-            )
-            for node in _display_order(tree)
-        ]
-        cache.set(key, rows, TREE_PAGE_CACHE_SECONDS)
+    rows = dataversion.cached("plans:tree-page", (), _tree_page_rows, TREE_PAGE_CACHE_SECONDS)
     by_pk: dict[int, TreeNode] = {}
     roots: list[TreeNode] = []
     for row in rows:  # parents come before their children (depth-first display order)
@@ -225,6 +204,27 @@ def tree_page_tree() -> Tree:
         parent = by_pk.get(node.parent_id)
         (parent.child_nodes if parent is not None else roots).append(node)
     return Tree(roots=roots, by_pk=by_pk)
+
+
+def _tree_page_rows() -> list[tuple]:
+    """TreeNode's fields, one tuple per objective, parents before children."""
+    return [
+        (
+            node.pk,
+            node.parent_id,
+            node.title,
+            node.status,
+            node.get_status_display(),
+            node.period,
+            node.has_kpi,
+            node.kpi_name,
+            str(node.owner) if node.owner_id else "",
+            node.level.name,
+            node.progress_percent,
+            node.descendant_count,
+        )
+        for node in _display_order(objective_tree(for_tree_page=True))
+    ]
 
 
 def _display_order(tree: Tree) -> list[Objective]:
