@@ -11,7 +11,7 @@ RUN pip install --no-cache-dir --require-hashes -r requirements/base.lock
 
 COPY . .
 # Static files are collected at build time so every web container is identical and stateless.
-RUN DEBUG=False SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput
+RUN DEBUG=False SECRET_KEY=build-only-not-secret SITE_URL=https://build.invalid python manage.py collectstatic --noinput
 
 RUN useradd --create-home rapport && mkdir -p /app/var && chown rapport /app/var
 USER rapport

@@ -8,7 +8,6 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import ApiToken, Team, User
@@ -16,6 +15,7 @@ from accounts.tokens import token_create
 from accounts.twofactor import two_factor_check_for_token
 from core.api import FILTER_BACKENDS, ApiErrorSerializer, IdsFilter, error_responses
 from core.errors import RuleViolation
+from core.throttling import AnonRateThrottle
 from security.lockout import api_lockout_response, token_request_lockout
 
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db.models import Exists, F, OuterRef, Q
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import Role
 
@@ -140,6 +141,53 @@ def relationship_seen_by(user_field: str, prefix: str = "") -> Q:
         | Q(**{f"{prefix}confidential": False})
         | Q(**{f"{prefix}manager_id": F(f"{user_field}_id")})
         | Q(Exists(member))
+    )
+
+
+# Which rows of a model a user may name (in a list filter, say). Records on a relationship
+# are visible exactly when it is: model label → the lookup from the row to the relationship.
+RELATIONSHIP_SCOPED: dict[str, str] = {
+    "relationships.relationship": "",
+    "relationships.interaction": "relationship__",
+    "relationships.commitment": "relationship__",
+    "relationships.valuerecord": "relationship__",
+    "relationships.stagetransition": "relationship__",
+    "reviews.review": "relationship__",
+    "reviews.feedbackrequest": "relationship__",
+    "reviews.feedbackresponse": "relationship__",
+}
+# Shared by the organisation: everyone signed in reads every row. People include those who
+# left (deactivated): records still name them as owners and managers.
+SHARED_MODELS: frozenset[str] = frozenset(
+    {
+        "accounts.user",
+        "accounts.team",
+        "stakeholders.stakeholder",
+        "stakeholders.contact",
+        "stakeholders.category",
+        "stakeholders.value",
+        "stakeholders.assessment",
+        "relationships.relationshiptype",
+        "plans.objectivelevel",
+        "plans.objective",
+        "plans.plan",
+        "plans.initiative",
+    }
+)
+
+
+def visible_rows(queryset: QuerySet, user: AnyUser) -> QuerySet:
+    """The rows of ``queryset`` the user may see, whatever its model: relationships and
+    their records by ``relationship_scope``; shared records as they are (the same queryset
+    object). A model this module does not know is a configuration error, not a guess."""
+    label = queryset.model._meta.label_lower
+    if label in RELATIONSHIP_SCOPED:
+        return queryset.filter(relationship_scope(user, RELATIONSHIP_SCOPED[label]))
+    if label in SHARED_MODELS:
+        return queryset if user.is_authenticated and user.is_active else queryset.none()
+    raise ImproperlyConfigured(
+        f"accounts.permissions does not say who may see {label} rows: add the model to "
+        "RELATIONSHIP_SCOPED or SHARED_MODELS (or give it a rule of its own)."
     )
 
 

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -21,6 +22,14 @@ MAX_ACTIVE_TOKENS = 20
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def tokens_usable(user: User) -> QuerySet[ApiToken]:
+    """The user's tokens that still work: neither revoked nor expired. (An expired token
+    can't be revoked from the profile page, so it must not count towards the limit.)"""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    )
 
 
 @transaction.atomic
@@ -43,10 +52,14 @@ def token_create(
         raise RuleViolation("invalid_scope", f"“{scope}” is not a token scope.", "scope")
     if expires_at is not None and expires_at <= timezone.now():
         raise RuleViolation("expiry_in_past", "The expiry must be in the future.", "expires_at")
-    active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).count()
+    # Race: two requests creating the user's 20th token at once would both see 19.
+    User.objects.select_for_update().values_list("pk", flat=True).get(pk=user.pk)
+    active = tokens_usable(user).count()
     if active >= MAX_ACTIVE_TOKENS:
         raise RuleViolation(
-            "too_many_tokens", f"You already have {active} tokens; revoke one you no longer use."
+            "too_many_tokens",
+            f"You already have {active} active API tokens, the most you can have. Revoke one "
+            "you no longer use, then create the new one.",
         )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -81,6 +94,24 @@ def token_revoke(*, token: ApiToken, by: User, request: HttpRequest | None = Non
             detail=f"token {token.prefix}… “{token.name}”{owner}",
         )
     return token
+
+
+@transaction.atomic
+def token_revoke_all(
+    *, user: User, by: User, reason: str, request: HttpRequest | None = None
+) -> int:
+    """Revoke every token of ``user`` that still works (after a password change or reset:
+    whoever knew the old password may have made some); returns how many."""
+    revoked = tokens_usable(user).update(revoked_at=timezone.now())
+    if revoked:
+        security_event_record(
+            kind=SecurityEvent.Kind.TOKEN_REVOKED,
+            request=request,
+            actor=by,
+            username=user.get_username(),
+            detail=f"all {revoked} API token{'' if revoked == 1 else 's'} revoked: {reason}",
+        )
+    return revoked
 
 
 def token_lookup(raw: str) -> ApiToken | None:

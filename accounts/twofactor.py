@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import re
 import secrets
 
@@ -32,7 +31,9 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import RecoveryCode, SecurityPolicy, User
+from core import ratelimit
 from core.errors import RuleViolation
+from core.proxies import client_address
 
 RECOVERY_CODE_COUNT = 10
 # No 0/o or 1/l/i: the codes get written on paper and typed back in.
@@ -157,10 +158,17 @@ def _replace_recovery_codes(user: User) -> list[str]:
     return [f"{code[:4]}-{code[4:8]}-{code[8:]}" for code in codes]
 
 
-def _check_throttle(device: Device) -> None:
-    allowed, info = device.verify_is_allowed()
-    if not allowed:
-        wait = max(1, math.ceil((info["locked_until"] - timezone.now()).total_seconds()))
+def _backoff_key(user: User, request: HttpRequest | None) -> str:
+    # Per user *and* address: someone who knows the password can slow their own guessing
+    # down, never the real user's sign-in from elsewhere (django-otp's own throttle, kept
+    # on the device row, is off: OTP_*_THROTTLE_FACTOR = 0).
+    address = client_address(request) if request is not None else "-"
+    return ratelimit.counter_key("two-factor", user.pk, address or "-")
+
+
+def _check_throttle(user: User, request: HttpRequest | None) -> None:
+    wait = ratelimit.backoff_wait(_backoff_key(user, request))
+    if wait:
         raise RuleViolation(
             "too_many_attempts",
             f"Too many wrong codes: wait {wait} second{'' if wait == 1 else 's'}, then enter "
@@ -188,9 +196,10 @@ def two_factor_confirm(
         raise RuleViolation(
             "setup_not_started", "Open the set-up page again to get a new QR code.", "code"
         )
-    _check_throttle(device)
+    _check_throttle(user, request)
     # django_otp.verify_token locks the device row, so the same code can't confirm twice.
     if django_otp.verify_token(user, device.persistent_id, normalise_code(code)) is None:
+        ratelimit.backoff_failed(_backoff_key(user, request))
         raise RuleViolation(
             "wrong_code",
             "That code does not match. Enter the 6-digit code the app shows now, and check "
@@ -217,21 +226,22 @@ def two_factor_verify(*, user: User, code: str, request: HttpRequest | None = No
     if TOTP_PATTERN.fullmatch(normalised):
         device = totp_device_for(user)
         if device is not None:
-            _check_throttle(device)
+            _check_throttle(user, request)
             # Locks the device row; TOTPDevice refuses any time step at or before last_t,
             # so a code (or an earlier one) that signed in once is never accepted again.
             if django_otp.verify_token(user, device.persistent_id, normalised) is not None:
+                ratelimit.clear(_backoff_key(user, request))
                 return device
     else:
         device = StaticDevice.objects.filter(user=user, confirmed=True).first()
         if device is not None:
-            _check_throttle(device)
+            _check_throttle(user, request)
             # One conditional UPDATE: of two sign-ins racing with the same code, one wins.
             spent = RecoveryCode.objects.filter(
                 device=device, code_hash=_hash_code(user.pk, normalised), used_at__isnull=True
             ).update(used_at=timezone.now())
             if spent:
-                device.throttle_reset(commit=False)
+                ratelimit.clear(_backoff_key(user, request))
                 device.set_last_used_timestamp(commit=False)
                 device.save()
                 left = recovery_codes_remaining(user)
@@ -239,7 +249,8 @@ def two_factor_verify(*, user: User, code: str, request: HttpRequest | None = No
                     "recovery_code_used", request=request, user=user, detail=f"{left} left"
                 )
                 return device
-            device.throttle_increment()
+    if device is not None:
+        ratelimit.backoff_failed(_backoff_key(user, request))
     _security_event("two_factor_failed", request=request, user=user)
     raise RuleViolation("wrong_code", WRONG_CODE_MESSAGE, "code")
 

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts.forms import ProfileForm, TokenForm
+from accounts.forms import PasswordChangeForm, ProfileForm, SetPasswordForm, TokenForm
 from accounts.models import ApiToken
 from accounts.services import (
     user_password_changed,
@@ -40,14 +42,37 @@ def _profile_context(request: HttpRequest, **extra) -> dict:
     }
 
 
+@sensitive_post_parameters("current_password", "code")
 def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        old_email = request.user.email  # before the bound form sets the new one on the user
         form = ProfileForm(request.POST, instance=request.user)
         if form.is_valid():
-            user_update_profile(user=request.user, **form.cleaned_data)
-            messages.success(request, "Your profile has been saved.")
-            return redirect("profile")
-        return render(request, "accounts/profile.html", _profile_context(request, form=form))
+            data = form.cleaned_data
+            try:
+                user = user_update_profile(
+                    user=request.user,
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    email=data["email"],
+                    password=data["current_password"],
+                    code=data.get("code", ""),
+                    request=request,
+                )
+            except RuleViolation as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, "Your profile has been saved.")
+                if user.email != old_email:
+                    now = f"is now {user.email}" if user.email else "was removed"
+                    told = " A notice went to the previous one." if old_email else ""
+                    messages.info(request, f"Your e-mail address {now}.{told}")
+                return redirect("profile")
+        # Nothing was saved, but the bound form set the typed values on the user: undo that.
+        request.user.refresh_from_db(fields=["first_name", "last_name", "email"])
+        return render(
+            request, "accounts/profile.html", _profile_context(request, form=form), status=400
+        )
     return render(request, "accounts/profile.html", _profile_context(request))
 
 
@@ -73,9 +98,9 @@ def token_new(request: HttpRequest) -> HttpResponse:
             form = TokenForm()
     context = _profile_context(request, token_form=form, new_token=new_token)
     template = "accounts/profile.html#tokens" if request.htmx else "accounts/profile.html"
-    response = render(
-        request, template, context, status=200 if form.is_valid() or new_token else 400
-    )
+    # htmx swaps only 2xx answers: there the fragment with its errors comes back as 200.
+    refused = new_token is None and not request.htmx
+    response = render(request, template, context, status=400 if refused else 200)
     response["Vary"] = "HX-Request"
     response["Cache-Control"] = "no-store"  # the one-time token must not be cached anywhere
     return response
@@ -97,21 +122,34 @@ def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """The user stays signed in here; every other session of theirs ends."""
+    """The user stays signed in here; every other session of theirs ends, and their API
+    tokens too unless they untick that."""
+
+    form_class = PasswordChangeForm
 
     def form_valid(self, form) -> HttpResponse:
         old_key = self.request.session.session_key
         response = super().form_valid(form)  # saves; this session gets a new key
         new_key = self.request.session.session_key
         user_session_rekeyed(old_key=old_key, new_key=new_key)
-        user_password_changed(
-            user=form.user, by=self.request.user, request=self.request, keep_session_key=new_key
+        changed = user_password_changed(
+            user=form.user,
+            by=self.request.user,
+            request=self.request,
+            keep_session_key=new_key,
+            revoke_tokens=form.cleaned_data.get("revoke_tokens", False),
         )
+        _tell_what_became_of_tokens(self.request, form, changed.tokens_revoked)
         return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """Refuses (no e-mail) after too many requests for one address from one client."""
+    """Refuses (no e-mail) after too many requests for one address from one client. The
+    e-mail's link starts with SITE_URL, never with the request's Host (see core/links.py)."""
+
+    @property
+    def extra_email_context(self) -> dict:
+        return {"site_url": settings.SITE_URL}
 
     def form_valid(self, form) -> HttpResponse:
         if not user_password_reset_requested(
@@ -123,9 +161,32 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    """A reset ends every session of the account: whoever else was in is out."""
+    """A reset ends every session of the account: whoever else was in is out. Its API
+    tokens are revoked too unless the user unticks that."""
+
+    form_class = SetPasswordForm
 
     def form_valid(self, form) -> HttpResponse:
         response = super().form_valid(form)
-        user_password_changed(user=form.user, by=form.user, request=self.request, reset=True)
+        changed = user_password_changed(
+            user=form.user,
+            by=form.user,
+            request=self.request,
+            reset=True,
+            revoke_tokens=form.cleaned_data.get("revoke_tokens", False),
+        )
+        _tell_what_became_of_tokens(self.request, form, changed.tokens_revoked)
         return response
+
+
+def _tell_what_became_of_tokens(request: HttpRequest, form, revoked: int) -> None:
+    """On the page after a new password: the tokens revoked, or those kept working."""
+    if revoked:
+        what = "Your API token was" if revoked == 1 else f"Your {revoked} API tokens were"
+        messages.success(
+            request, f"{what} revoked: give your integrations new ones from your profile page."
+        )
+    elif form.usable_tokens:
+        kept = form.usable_tokens
+        what = "Your API token still works" if kept == 1 else f"Your {kept} API tokens still work"
+        messages.info(request, f"{what}: revoke any you no longer trust on your profile page.")

@@ -47,6 +47,7 @@ from accounts.twofactor import (
     two_factor_verify,
 )
 from core.errors import RuleViolation
+from security.lockout import sign_in_refusal, sign_in_refused_response, username_for_records
 
 
 class SignInView(LoginView):
@@ -54,6 +55,14 @@ class SignInView(LoginView):
 
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Before any password is checked: an address spraying passwords, or an account
+        # attacked from many addresses, is refused (security/lockout.py).
+        typed = {"username": request.POST.get("username", "")}
+        if refusal := sign_in_refusal(request, username_for_records(request, typed)):
+            return sign_in_refused_response(request, refusal)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: LoginForm) -> HttpResponse:
         user = form.get_user()
@@ -94,12 +103,17 @@ def login_verify(request: HttpRequest) -> HttpResponse:
             "Your sign-in timed out before the code was entered. Sign in again.",
             pending["next"],
         )
+    if request.method == "POST" and (refusal := sign_in_refusal(request, user.get_username())):
+        request.session.pop(PENDING_SESSION_KEY, None)
+        return sign_in_refused_response(request, refusal)
     form = TwoFactorCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             device = two_factor_verify(user=user, code=form.cleaned_data["code"], request=request)
         except RuleViolation as error:
-            if error.code == "wrong_code":
+            # A code sent while told to wait counts too: otherwise the rule below would never
+            # end a sign-in that is being guessed at faster than the back-off allows.
+            if error.code in ("wrong_code", "too_many_attempts"):
                 pending["failures"] += 1
                 request.session[PENDING_SESSION_KEY] = pending  # mark the session modified
                 if pending["failures"] >= MAX_CODE_ATTEMPTS:

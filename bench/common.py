@@ -37,6 +37,9 @@ def server_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "CSRF_TRUSTED_ORIGINS": f"https://127.0.0.1:{port}",
             "SECURE_SSL_REDIRECT": "False",  # plain HTTP on loopback; the client says https
+            # The measuring client stands in for the TLS proxy, so it must be a trusted one.
+            "TRUSTED_PROXIES": "127.0.0.1,::1",
+            "SITE_URL": f"http://127.0.0.1:{port}",
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "CONN_MAX_AGE": "600",

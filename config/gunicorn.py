@@ -8,4 +8,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 accesslog = "-"
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# The same single setting as Django's (core/proxies.py): gunicorn believes X-Forwarded-Proto
+# and friends only from the listed proxies, never from "*" (any client could claim HTTPS).
+# With none listed it believes nobody.
+forwarded_allow_ips = ",".join(
+    proxy.strip() for proxy in os.environ.get("TRUSTED_PROXIES", "").split(",") if proxy.strip()
+)

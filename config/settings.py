@@ -8,10 +8,12 @@ a missing or malformed one stops start-up with a single line naming it.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -70,12 +72,23 @@ ALLOWED_HOSTS: list[str] = env_value(
     "ALLOWED_HOSTS", "list", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS: list[str] = env_value("CSRF_TRUSTED_ORIGINS", "list", default=[])
+# The reverse proxies in front (addresses or networks). Only requests from them may say who
+# the client is (X-Forwarded-For) and that it came over HTTPS (X-Forwarded-Proto); see
+# core/proxies.py. Empty: the socket address is the client.
+TRUSTED_PROXIES: list[str] = env_value("TRUSTED_PROXIES", "list", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip())
+    except ValueError:
+        config_error("TRUSTED_PROXIES", f"is malformed: {_proxy!r} is not an address or network")
+if env.str("PROXY_COUNT", default=None) is not None:
+    config_error("PROXY_COUNT", "is no longer read: list the proxies in TRUSTED_PROXIES.")
 for origin in CSRF_TRUSTED_ORIGINS:
     if not origin.startswith(("http://", "https://")):
         config_error("CSRF_TRUSTED_ORIGINS", f"is malformed: {origin!r} must start with https://")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.RapportAdminConfig",  # the admin, for admins only: config/admin_site.py
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -113,6 +126,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: forwarded headers are dropped unless a trusted proxy sent the request.
+    "core.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -120,6 +135,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads the input: a NUL character or an oversized body answers 400/413
+    # (after sessions and auth only so that the 400 page knows who is signed in).
+    "core.middleware.InputLimitsMiddleware",
     # Marks request.user.is_verified() when the session was signed in with a second factor.
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -302,17 +320,32 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Brute-force lockout: 5 failures for one username from one address lock it for 15 minutes.
+# Two-factor codes back off per user and address (accounts/twofactor.py), not per device.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 AXES_FAILURE_LIMIT = env_value("AXES_FAILURE_LIMIT", "int", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_value("AXES_COOLOFF_MINUTES", "int", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_value("PROXY_COUNT", "int", default=0) or None
 # The lockout page for people, the JSON error for the API (POST /api/v1/auth/token/).
 AXES_LOCKOUT_CALLABLE = "security.lockout.lockout_response"
-# The client address from PROXY_COUNT (django-ipware, which axes would use, is not installed).
-AXES_CLIENT_IP_CALLABLE = "security.services.client_ip"
+# The one client-address rule (TRUSTED_PROXIES); django-ipware, axes' own, is not installed.
+AXES_CLIENT_IP_CALLABLE = "core.proxies.client_address"
+# Unknown usernames are kept only as a keyed hash: people type passwords into that field.
+AXES_USERNAME_CALLABLE = "security.lockout.username_for_records"
+# Password spraying: failed sign-ins from one address across all usernames (sign-in form,
+# token endpoint and the two-factor step alike) refuse that address for the cool-off.
+SIGN_IN_ADDRESS_FAILURE_LIMIT: int = env_value("SIGN_IN_ADDRESS_FAILURE_LIMIT", "int", default=20)
+# One account attacked from many addresses is refused after this many failures, except
+# from an address it signed in from successfully in the last SIGN_IN_KNOWN_ADDRESS_DAYS: the
+# lock can't be turned against the real user at their usual place.
+SIGN_IN_ACCOUNT_FAILURE_LIMIT: int = env_value("SIGN_IN_ACCOUNT_FAILURE_LIMIT", "int", default=50)
+SIGN_IN_KNOWN_ADDRESS_DAYS: int = env_value("SIGN_IN_KNOWN_ADDRESS_DAYS", "int", default=30)
+for _name in ("SIGN_IN_ADDRESS_FAILURE_LIMIT", "SIGN_IN_ACCOUNT_FAILURE_LIMIT"):
+    if globals()[_name] < 1:
+        config_error(_name, "must be at least 1.")
 # Security log (security app): how long events are kept before the daily prune.
 SECURITY_LOG_RETENTION_DAYS: int = env_value("SECURITY_LOG_RETENTION_DAYS", "int", default=365)
 if SECURITY_LOG_RETENTION_DAYS < 1:
@@ -368,6 +401,7 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"  # says what to do, in the product's look
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_value("SECURE_SSL_REDIRECT", "bool", default=True)
+    # Believed only from TRUSTED_PROXIES: TrustedProxyMiddleware drops it from anyone else.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -416,13 +450,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.StablePagination",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "core.api.VisibleIdsFilterBackend",
         "core.api.NamedSearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_value("API_THROTTLE_ANON", "str", default="60/min"),
@@ -431,7 +465,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     # JSON only: the interactive documentation lives at /api/docs/ (CSP-friendly Swagger UI).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.StrictJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -465,7 +499,20 @@ if RAPPORT_BENCH:
 RAPPORT_HEALTH_BROKER_TIMEOUT = 2.0
 RAPPORT_QUIET_DAYS: int = env_value("RAPPORT_QUIET_DAYS", "int", default=60)
 RAPPORT_KEY_RELATIONSHIP_LIMIT: int = env_value("RAPPORT_KEY_RELATIONSHIP_LIMIT", "int", default=8)
-SITE_URL: str = env_value("SITE_URL", "str", default="http://127.0.0.1:8000")  # links in e-mails
+# Every absolute link (e-mails, webhook payloads) starts here, never at a request's Host.
+SITE_URL: str = env_value("SITE_URL", "str", default="")
+if not SITE_URL:
+    if not DEBUG:
+        config_error(
+            "SITE_URL", "is required when DEBUG is off (e.g. https://rapport.example.org)."
+        )
+    SITE_URL = "http://127.0.0.1:8000"
+_site = urlsplit(SITE_URL)
+if _site.scheme not in ("http", "https") or not _site.hostname or _site.query or _site.fragment:
+    config_error(
+        "SITE_URL", f"is malformed: {SITE_URL!r} must look like https://rapport.example.org"
+    )
+SITE_URL = SITE_URL.rstrip("/")
 ORGANISATION_NAME: str = env_value("ORGANISATION_NAME", "str", default="Our organisation")
 
 # Reviews, reminders, stakeholder feedback
@@ -484,4 +531,9 @@ WEBHOOK_TIMEOUT_SECONDS: float = env_value("WEBHOOK_TIMEOUT_SECONDS", "float", d
 WEBHOOK_MAX_ATTEMPTS: int = env_value("WEBHOOK_MAX_ATTEMPTS", "int", default=6)
 WEBHOOK_RETRY_BASE_SECONDS: int = env_value("WEBHOOK_RETRY_BASE_SECONDS", "int", default=30)
 WEBHOOK_DISABLE_AFTER_FAILURES: int = env_value("WEBHOOK_DISABLE_AFTER_FAILURES", "int", default=20)
+# Webhooks only go to public addresses; these hosts may be internal (loopback, private,
+# link-local…): host names, IP addresses or networks, e.g. "hooks.corp.example,10.20.0.0/16".
+WEBHOOK_ALLOWED_INTERNAL_HOSTS: list[str] = env_value(
+    "WEBHOOK_ALLOWED_INTERNAL_HOSTS", "list", default=[]
+)
 FORM_RENDERER = "config.forms.RapportFormRenderer"

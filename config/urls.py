@@ -15,9 +15,6 @@ api_docs = csp_update({"style-src": [SWAGGER_STYLE_HASH]})(
     SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 )
 
-admin.site.site_header = "Rapport administration"
-admin.site.site_title = "Rapport admin"
-
 urlpatterns = [
     path("", dashboard_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),

@@ -9,19 +9,39 @@ rest_framework.views, generics or viewsets at module level.
 
 from __future__ import annotations
 
+from collections import deque
+
 import django_filters
 from django import forms
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.fields import ModelMultipleChoiceField
+from django_filters.filters import QuerySetRequestMixin
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework import exceptions, filters, pagination, permissions, serializers, status
+from rest_framework import (
+    exceptions,
+    filters,
+    pagination,
+    parsers,
+    permissions,
+    serializers,
+    status,
+)
 from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.response import Response
 
-from core.errors import ConcurrencyConflict, PermissionRefused, RuleViolation
+from core.errors import (
+    ConcurrencyConflict,
+    InputRefused,
+    PermissionRefused,
+    RuleViolation,
+    body_too_large,
+    nul_in,
+)
 
 # Free text has no length limit in the database; the API still refuses absurd payloads.
 LONG_TEXT = 10_000
@@ -31,7 +51,15 @@ LONG_TEXT = 10_000
 
 
 def api_exception_handler(exc, context):
-    """Business-rule refusals become 400/403/409 with a stable code and a human message."""
+    """Business-rule refusals become 400/403/409 with a stable code and a human message;
+    unusable input (a NUL character, a body too large or too deep) 400/413 likewise."""
+    if isinstance(exc, InputRefused):
+        return Response(exc.as_body(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        # InputLimitsMiddleware refuses a body whose Content-Length is over the limit; this
+        # is the same answer should DRF read one it let through.
+        refusal = body_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return Response(refusal.as_body(), status=refusal.status)
     if isinstance(exc, PermissionRefused | exceptions.PermissionDenied):
         _log_refusal(exc, context)
     if isinstance(exc, PermissionRefused):
@@ -348,7 +376,41 @@ class NamedSearchFilter(filters.SearchFilter):
             raise serializers.ValidationError({self.search_param: error.detail}) from None
 
 
-FILTER_BACKENDS = [DjangoFilterBackend, NamedSearchFilter, StableOrderingFilter]
+class VisibleIdsFilterBackend(DjangoFilterBackend):
+    """django-filter, with every filter that takes a related id (``?relationship=``,
+    ``?owner=``, ``?teams=`` …) limited to the rows the caller may see
+    (accounts.permissions.visible_rows). An id of another team's confidential relationship
+    is then refused exactly like an id that does not exist — same status, same body — so no
+    list filter tells whether a hidden record exists. FilterSets declare plain querysets;
+    this is the one place they are scoped, for every API list, a new filter included (the
+    permission matrix checks each one: tests/security/test_matrix.py)."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None:
+            scope_id_filters(filterset, request.user)
+        return filterset
+
+
+def scope_id_filters(filterset: django_filters.FilterSet, user) -> None:
+    # Imported here: accounts.permissions reads models, and this module loads with DRF.
+    from accounts.permissions import visible_rows
+
+    for id_filter in filterset.filters.values():
+        if not isinstance(id_filter, QuerySetRequestMixin):
+            continue
+        choices = id_filter.get_queryset(filterset.request)
+        if choices is None:
+            continue
+        scoped = visible_rows(choices, user)
+        if scoped is not choices:  # shared records come back as they were: nothing to redo
+            id_filter.queryset = scoped
+            # The filters are copies of the FilterSet's; a copy may carry a form field built
+            # earlier (the OpenAPI schema builds them) with the unscoped choices.
+            id_filter.__dict__.pop("_field", None)
+
+
+FILTER_BACKENDS = [VisibleIdsFilterBackend, NamedSearchFilter, StableOrderingFilter]
 
 
 class _StrictBooleanField(forms.NullBooleanField):
@@ -412,6 +474,62 @@ class IdsFilter(django_filters.ModelMultipleChoiceFilter):
     """``?name=1&name=2``: any of these ids. Out-of-range ids answer 400, never 500."""
 
     field_class = _IdsField
+
+
+# --- JSON bodies ----------------------------------------------------------------------------
+
+# Rapport's bodies nest three levels at most (a follow-up inside an interaction); a client
+# sending more is mistaken, and Python's parser fails (RecursionError) near a thousand.
+MAX_JSON_DEPTH = 32
+
+
+class StrictJSONParser(parsers.JSONParser):
+    """JSON bodies the API can use, refused in the API's error shape otherwise: malformed
+    (400 ``malformed_json``), nested more than MAX_JSON_DEPTH deep (400 ``too_deep``), or with
+    a NUL character in any key or string at any depth (400 ``nul_character`` naming the
+    field, e.g. ``follow_up.description``): PostgreSQL text cannot hold one. A body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE never gets here: it answers 413 (InputLimitsMiddleware, or
+    the exception handler above when Django refuses to read it)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise _too_deep() from None
+        except exceptions.ParseError as error:
+            raise InputRefused("malformed_json", str(error.detail)) from None
+        check_json(data)
+        return data
+
+
+def _too_deep() -> InputRefused:
+    return InputRefused(
+        "too_deep", f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep."
+    )
+
+
+def check_json(data) -> None:
+    """Refuse a document nested too deep or holding a NUL character (keys included); walked
+    with a queue, not recursion, so the walk itself has no depth limit."""
+    queue = deque([(data, "", 1)])
+    while queue:
+        value, path, depth = queue.popleft()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise nul_in(path or None, "field" if path else "body")
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else key
+                if "\x00" in key:
+                    raise nul_in(child, "field name")
+                queue.append((item, child, depth + 1))
+        else:
+            queue.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
 # --- Lists of ids ---------------------------------------------------------------------------
@@ -479,15 +597,17 @@ _COMMON_ANSWERS = {
     400: "Invalid input: a malformed or unknown filter, page or body value; nothing was saved.",
     401: "No valid credentials: send `Authorization: Bearer <token>`.",
     404: "No such record, or not one you may see.",
+    413: "The body is larger than the limit (DATA_UPLOAD_MAX_MEMORY_SIZE, stated in the "
+    "message); nothing was read.",
 }
 
 
 def document_common_answers(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS): document the answers that
     the shared machinery gives whatever the view declares — 401 without credentials, 400 for
-    a bad filter or page, 404 for an id or a page that is not there — and mark optional
-    query parameters as accepting an empty value, which means "not given" here as in every
-    HTML form (django-filter ignores it)."""
+    a bad filter, page or body, 404 for an id or a page that is not there, 413 for a body
+    too large — and mark optional query parameters as accepting an empty value, which means
+    "not given" here as in every HTML form (django-filter ignores it)."""
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
@@ -504,6 +624,8 @@ def document_common_answers(result: dict, generator, request, public) -> dict:
             paginated = any(p["name"] in ("page", "cursor") for p in query)
             if paginated or any(p.get("in") == "path" for p in parameters):
                 needed.append(404)
+            if "requestBody" in operation:
+                needed.append(413)
             for code in needed:
                 responses.setdefault(str(code), {"description": _COMMON_ANSWERS[code], **error})
             for parameter in query:

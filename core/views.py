@@ -97,6 +97,13 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 @requires_csrf_token
+def refused_input(request: HttpRequest, reason: str, status: int = 400) -> HttpResponse:
+    """Input no page can use (core.middleware.InputLimitsMiddleware): the 400 page, saying
+    which parameter or field was at fault (413 for a form too large)."""
+    return _error_page(request, "400.html", status, reason=reason, status_code=status)
+
+
+@requires_csrf_token
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     # Our PermissionDenied messages are written for people ("Only admins …"); show them.
     reason = str(exception) if isinstance(exception, PermissionDenied) else ""

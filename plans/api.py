@@ -44,7 +44,6 @@ from core.errors import RuleViolation
 from plans import selectors, services
 from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from relationships.models import Relationship
-from relationships.selectors import relationships_visible_to
 
 
 class MayEditPlans(RuleBasedWritePermission):
@@ -659,13 +658,11 @@ class InitiativeUpdateSerializer(InitiativeInputSerializer):
 
 
 class InitiativeFilter(filters.FilterSet):
-    # Only relationships the caller may see are valid choices: an invisible id answers like an
-    # unknown one (400), so the filter reveals nothing about confidential relationships.
+    # Only relationships the caller may see are valid choices (core.api's filter backend
+    # scopes them): an invisible id answers like an unknown one, so the filter reveals
+    # nothing about confidential relationships.
     relationships = IdsFilter(
-        queryset=lambda request: (
-            relationships_visible_to(request.user) if request else Relationship.objects.none()
-        ),
-        label="Works on any of these relationships.",
+        queryset=Relationship.objects.all(), label="Works on any of these relationships."
     )
 
     class Meta:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Prefetch
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -39,6 +38,7 @@ from core.api import (
     NamedSearchFilter,
     NewestFirstCursorPagination,
     StrictBooleanFilter,
+    VisibleIdsFilterBackend,
     error_responses,
     rule_error_example,
 )
@@ -64,13 +64,6 @@ class VisibleRelationshipField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         return selectors.relationships_visible_to(self.context["request"].user)
-
-
-def _visible_relationships(request):
-    """Filter choices: an invisible relationship is as unknown as a nonexistent one."""
-    if request is None:
-        return Relationship.objects.none()
-    return selectors.relationships_visible_to(request.user)
 
 
 def _managers():
@@ -518,7 +511,7 @@ class InteractionInputSerializer(serializers.Serializer):
 
 
 class InteractionFilter(django_filters.FilterSet):
-    relationship = django_filters.ModelChoiceFilter(queryset=_visible_relationships)
+    relationship = django_filters.ModelChoiceFilter(queryset=Relationship.objects.all())
     is_key_experience = StrictBooleanFilter()
     occurred_after = django_filters.DateFilter(field_name="occurred_on", lookup_expr="gte")
     occurred_before = django_filters.DateFilter(field_name="occurred_on", lookup_expr="lte")
@@ -592,7 +585,7 @@ class InteractionViewSet(
     serializer_class = InteractionSerializer
     pagination_class = InteractionPagination
     # No ?ordering=: the cursor is a position in the pagination's fixed order.
-    filter_backends = [DjangoFilterBackend, NamedSearchFilter]
+    filter_backends = [VisibleIdsFilterBackend, NamedSearchFilter]
     filterset_class = InteractionFilter
     search_fields = ["summary", "relationship__stakeholder__name"]
 
@@ -674,7 +667,7 @@ class CommitmentStatusSerializer(serializers.Serializer):
 
 
 class CommitmentFilter(django_filters.FilterSet):
-    relationship = django_filters.ModelChoiceFilter(queryset=_visible_relationships)
+    relationship = django_filters.ModelChoiceFilter(queryset=Relationship.objects.all())
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
     due_after = django_filters.DateFilter(field_name="due_on", lookup_expr="gte")
     due_before = django_filters.DateFilter(field_name="due_on", lookup_expr="lte")
@@ -802,7 +795,7 @@ class ValueRecordInputSerializer(serializers.Serializer):
 
 
 class ValueRecordFilter(django_filters.FilterSet):
-    relationship = django_filters.ModelChoiceFilter(queryset=_visible_relationships)
+    relationship = django_filters.ModelChoiceFilter(queryset=Relationship.objects.all())
     recorded_after = django_filters.DateFilter(field_name="recorded_on", lookup_expr="gte")
     recorded_before = django_filters.DateFilter(field_name="recorded_on", lookup_expr="lte")
 

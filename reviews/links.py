@@ -1,12 +1,11 @@
 """URLs for notifications and e-mails, built without a request.
 
-Tasks run in a worker that may not have this app's URLs mounted yet (and e-mails need
-absolute links), so fall back to the planned paths instead of failing.
+Tasks run in a worker that may not have this app's URLs mounted yet, so fall back to the
+planned paths instead of failing. Absolute links come from ``core.links.absolute_url``.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 
@@ -31,9 +30,3 @@ def reviews_index_path() -> str:
 
 def feedback_path(token: str) -> str:
     return _path("feedback:answer", f"/feedback/{token}/", token)
-
-
-def absolute(path: str) -> str:
-    """SITE_URL (e.g. https://rapport.example.org) + path, for links in e-mails."""
-    base = getattr(settings, "SITE_URL", "") or "http://localhost:8000"
-    return base.rstrip("/") + path

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.permissions import relationship_seen_by
+from core.links import absolute_url
 from notifications.selectors import preferences_for_users
 from notifications.services import notification_create
 from relationships.models import ACTIVE_STAGES, Commitment
@@ -317,7 +318,7 @@ def escalations_email(*, today: date | None = None) -> int:
     sent = 0
     for reminders in outgoing.values():
         items = [
-            {**describe(r, today), "link": links.absolute(describe(r, today)["path"])}
+            {**describe(r, today), "link": absolute_url(describe(r, today)["path"])}
             for r in reminders
         ]
         subject = (
@@ -356,7 +357,7 @@ def digest_items(reminders: list[Reminder], today: date) -> list[dict]:
     sections = []
     for kind, heading in SECTIONS:
         items = [
-            {**describe(r, today), "link": links.absolute(describe(r, today)["path"])}
+            {**describe(r, today), "link": absolute_url(describe(r, today)["path"])}
             for r in latest.values()
             if r.kind == kind
         ]
@@ -420,8 +421,8 @@ def digests_send(*, today: date | None = None, now=None) -> int:
                         "recipient": recipient,
                         "sections": sections,
                         "today": today,
-                        "reviews_link": links.absolute(links.reviews_index_path()),
-                        "preferences_link": links.absolute("/notifications/preferences/"),
+                        "reviews_link": absolute_url(links.reviews_index_path()),
+                        "preferences_link": absolute_url("/notifications/preferences/"),
                     },
                 ),
                 from_email=None,

@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.models import Role, User
 from core.errors import PermissionRefused, RuleViolation
+from core.links import absolute_url
 from relationships import services as relationship_services
 from relationships.models import ACTIVE_STAGES, Relationship, Stage
 from reviews import links, signals
@@ -503,7 +504,7 @@ def feedback_request_deliver(*, request_id: int) -> bool:
         request.nonce_hash = hash_nonce(nonce)
         request.sent_at = timezone.now()
         request.save(update_fields=["nonce_hash", "sent_at"])
-        link = links.absolute(links.feedback_path(feedback_token(request.pk, nonce)))
+        link = absolute_url(links.feedback_path(feedback_token(request.pk, nonce)))
         context = {
             "request": request,
             "link": link,

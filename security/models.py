@@ -24,6 +24,7 @@ class SecurityEvent(models.Model):
         USER_REACTIVATED = "user_reactivated", "User reactivated"
         PASSWORD_CHANGED = "password_changed", "Password changed"
         PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
+        EMAIL_CHANGED = "email_changed", "E-mail address changed"
         TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor enabled"
         TWO_FACTOR_DISABLED = "two_factor_disabled", "Two-factor disabled"
         TWO_FACTOR_FAILED = "two_factor_failed", "Two-factor code refused"

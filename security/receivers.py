@@ -6,7 +6,7 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from security.lockout import cooloff_words
+from security.lockout import cooloff_words, sign_in_failure_counted, username_for_records
 from security.models import SecurityEvent
 from security.services import security_event_record, user_session_forget, user_session_start
 
@@ -30,9 +30,12 @@ def logged_out(sender, request, user, **kwargs) -> None:
 
 @receiver(user_login_failed, dispatch_uid="security_login_failed")
 def login_failed(sender, credentials: dict, request=None, **kwargs) -> None:
-    # Django has already masked the password in ``credentials``; only the username is kept.
-    username = str(credentials.get("username") or "")
+    # Django has already masked the password in ``credentials``; the username is kept only
+    # when it names an account (people type passwords into that field).
+    username = username_for_records(request, credentials)
     security_event_record(kind=Kind.LOGIN_FAILED, request=request, username=username)
+    if request is not None:
+        sign_in_failure_counted(request=request, username=username)
 
 
 @receiver(user_locked_out, dispatch_uid="security_locked_out")

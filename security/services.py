@@ -7,7 +7,6 @@ code or session key; a token is named by its prefix.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from datetime import datetime, timedelta
 from importlib import import_module
@@ -17,6 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
+from core.proxies import client_address
 from security.models import SecurityEvent, UserSession
 
 if TYPE_CHECKING:
@@ -27,28 +27,6 @@ logger = logging.getLogger("rapport.security")
 # Kept in the session itself, so the idle and absolute timeouts cost no query to check.
 SIGNED_IN_AT = "_rapport_signed_in_at"
 SEEN_AT = "_rapport_seen_at"
-
-
-def _ip(value: str | None) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip())) if value else None
-    except ValueError:
-        return None
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address, for the lockouts (it is axes' AXES_CLIENT_IP_CALLABLE) and the
-    log alike: REMOTE_ADDR or, with PROXY_COUNT trusted reverse proxies in front, the
-    address the outermost of them saw: the PROXY_COUNT-th entry from the right of
-    X-Forwarded-For, the one part of that header a client cannot forge. (axes would ask
-    django-ipware, which is not installed, so PROXY_COUNT did nothing.)"""
-    remote = _ip(request.META.get("REMOTE_ADDR"))
-    proxies = settings.AXES_IPWARE_PROXY_COUNT or 0
-    if proxies:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        if len(forwarded) >= proxies:
-            return _ip(forwarded[-proxies]) or remote
-    return remote
 
 
 def _request_user(request: HttpRequest | None):
@@ -76,7 +54,7 @@ def security_event_record(
         username = actor.get_username()
     ip, user_agent, path = None, "", ""
     if request is not None:
-        ip = client_ip(request)
+        ip = client_address(request)
         user_agent = request.META.get("HTTP_USER_AGENT", "")[:200]
         path = request.path[:200]
     event = SecurityEvent.objects.create(
@@ -122,7 +100,7 @@ def user_session_start(*, request: HttpRequest, user: User) -> UserSession:
         defaults={
             "user": user,
             "last_seen_at": now,
-            "ip_address": client_ip(request),
+            "ip_address": client_address(request),
             "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
         },
     )
@@ -137,7 +115,7 @@ def user_session_touch(*, request: HttpRequest, user: User, now: datetime) -> No
     session.setdefault(SIGNED_IN_AT, session[SEEN_AT])
     fields = {
         "last_seen_at": now,
-        "ip_address": client_ip(request),
+        "ip_address": client_address(request),
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
     }
     if not UserSession.objects.filter(session_key=session.session_key).update(**fields):

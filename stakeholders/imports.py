@@ -35,6 +35,8 @@ from stakeholders.models import (
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
+# PostgreSQL text cannot hold a NUL character: a cell with one is refused where it is.
+NUL_IN_CELL = "This cell contains a NUL character (\\x00), which cannot be stored: remove it."
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,6 @@ def _decode(upload) -> str:
         )
     if not raw.strip():
         raise FileRefused("The file is empty.")
-    if b"\x00" in raw:
-        raise FileRefused("This is not a CSV text file (it contains binary data).")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -168,6 +168,12 @@ def read_rows(importer: Importer, upload) -> Iterable[tuple[int, dict[str, str]]
         raise FileRefused("The file is empty.") from None
     except csv.Error as exc:
         raise FileRefused(f"The file is not valid CSV: {exc}.") from None
+    if any("\x00" in name for name in header):
+        # NUL characters in the header: a binary file or UTF-16 text, not a CSV cell typo.
+        raise FileRefused(
+            "This is not a CSV text file (it contains binary data: NUL characters in the "
+            "header, row 1). In your spreadsheet choose “CSV UTF-8” when saving."
+        )
     columns = [name.strip().lower() for name in header]
     if not any(columns):
         raise FileRefused("The first row must be a header naming the columns.")
@@ -220,6 +226,10 @@ def run_import(importer: Importer, upload, *, dry_run: bool = False) -> ImportRe
                 report.errors.append(
                     RowError(row, "", "This row has more cells than the header has columns.")
                 )
+                continue
+            with_nul = [column for column, value in data.items() if "\x00" in value]
+            if with_nul:
+                report.errors.extend(RowError(row, column, NUL_IN_CELL) for column in with_nul)
                 continue
             cleaned, errors = importer.validate(data, row)
             report.errors.extend(errors)

@@ -332,8 +332,12 @@ def import_csv(request: HttpRequest) -> HttpResponse:
                 return redirect("stakeholders:contacts")
             return redirect("stakeholders:index")
     columns = {kind: list(cls.columns.items()) for kind, cls in importers().items()}
+    # A refused file (the report lists why, by row and column) is a 400, as a refused form.
     return render(
-        request, "stakeholders/import.html", {"form": form, "report": report, "columns": columns}
+        request,
+        "stakeholders/import.html",
+        {"form": form, "report": report, "columns": columns},
+        status=400 if report is not None and not report.ok else 200,
     )
 
 

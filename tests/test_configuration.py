@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-0123456789abcdef",
     "ALLOWED_HOSTS": "rapport.example.org",
     "CSRF_TRUSTED_ORIGINS": "https://rapport.example.org",
+    "SITE_URL": "https://rapport.example.org",
 }
 
 
@@ -54,6 +55,10 @@ def test_missing_secret_key_with_debug_off_stops_with_one_line_naming_it():
         ("REDIS_URL", "localhost:6379"),
         ("CONN_MAX_AGE", "sixty"),
         ("CSRF_TRUSTED_ORIGINS", "rapport.example.org"),
+        ("SITE_URL", "rapport.example.org"),
+        ("SITE_URL", "javascript:alert(1)"),
+        ("TRUSTED_PROXIES", "10.0.0.5, proxy.internal"),
+        ("TRUSTED_PROXIES", "10.0.0.5/8"),
     ],
 )
 def test_malformed_variable_stops_start_up_naming_it(name, value):
@@ -62,6 +67,23 @@ def test_malformed_variable_stops_start_up_naming_it(name, value):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"Configuration error: {name} is malformed")
+
+
+def test_production_needs_the_site_url_for_its_links():
+    # E-mailed links come from SITE_URL, never from a request's Host header.
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SITE_URL"}
+    result = run_manage("check", env={**env, "SITE_URL": ""})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: SITE_URL is required when DEBUG is off "
+        "(e.g. https://rapport.example.org)."
+    ]
+
+
+def test_the_old_proxy_count_setting_is_refused_with_what_replaces_it():
+    result = run_manage("check", env={**PRODUCTION_ENV, "PROXY_COUNT": "1"})
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr
 
 
 def test_development_needs_no_environment_at_all(tmp_path):

@@ -13,7 +13,14 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 APP_SERVICES = ("web", "worker", "beat", "migrate")
 # What settings.py needs in production (DEBUG off) to start and to reach its services.
-REQUIRED_APP_ENV = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+REQUIRED_APP_ENV = {
+    "DEBUG",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "ALLOWED_HOSTS",
+    "SITE_URL",
+}
 
 
 def test_compose_has_the_production_services_with_health_checks():

@@ -7,7 +7,7 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from relationships import signals as relationship_signals
         from reviews import signals as review_signals
-        from webhooks import handlers
+        from webhooks import checks, handlers  # noqa: F401  (importing checks registers it)
 
         relationship_signals.relationship_created.connect(
             handlers.on_relationship_created, dispatch_uid="webhooks.relationship_created"

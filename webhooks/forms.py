@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from webhooks.addresses import validate_webhook_url
 from webhooks.models import EventType, WebhookEndpoint
 
 
@@ -12,7 +13,11 @@ class EndpointForm(forms.Form):
         label="URL",
         max_length=500,
         assume_scheme="https",
-        help_text="http:// or https://. Rapport POSTs JSON here; a 2xx answer counts as received.",
+        validators=[validate_webhook_url],
+        help_text=(
+            "http:// or https:// on a public address. Rapport POSTs JSON here; a 2xx answer "
+            "counts as received."
+        ),
     )
     description = forms.CharField(max_length=200, required=False)
     event_types = forms.MultipleChoiceField(

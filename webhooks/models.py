@@ -16,6 +16,8 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.urls import reverse
 
+from webhooks.addresses import validate_webhook_url
+
 
 class EventType(models.TextChoices):
     RELATIONSHIP_CREATED = "relationship.created", "Relationship created"
@@ -26,9 +28,7 @@ class EventType(models.TextChoices):
     FEEDBACK_RECEIVED = "feedback.received", "Stakeholder feedback received"
 
 
-# Only plain web URLs: no file:, ftp: or gopher: through urllib's openers. Private and
-# loopback addresses are allowed on purpose (in-house systems, the tests' local receiver):
-# only admins register endpoints.
+# Only plain web URLs: no file:, ftp: or gopher: through urllib's openers.
 webhook_url_validator = URLValidator(schemes=["http", "https"])
 
 
@@ -43,7 +43,11 @@ def validate_event_types(value) -> None:
 
 
 class WebhookEndpoint(models.Model):
-    url = models.URLField("URL", max_length=500, validators=[webhook_url_validator])
+    # Public addresses only, unless WEBHOOK_ALLOWED_INTERNAL_HOSTS allows an internal one
+    # (webhooks.addresses); checked again after DNS at every delivery.
+    url = models.URLField(
+        "URL", max_length=500, validators=[webhook_url_validator, validate_webhook_url]
+    )
     description = models.CharField(max_length=200, blank=True)
     # Kept in clear: signing needs it. Shown to admins once, on creation and on rotation.
     secret = models.CharField(max_length=100, editable=False)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from reviews.links import absolute, relationship_path, review_path
+from core.links import absolute_url
+from reviews.links import relationship_path, review_path
 
 
 def _date(value) -> str | None:
@@ -28,7 +29,7 @@ def relationship_data(relationship) -> dict:
         "started_on": _date(relationship.started_on),
         "ended_on": _date(relationship.ended_on),
         "next_review_on": _date(relationship.next_review_on),
-        "url": absolute(relationship_path(relationship.pk)),
+        "url": absolute_url(relationship_path(relationship.pk)),
     }
 
 
@@ -48,7 +49,7 @@ def review_data(review) -> dict:
         "stage_after": review.stage_after or None,
         "completed_on": _date(review.completed_on),
         "completed_by": review.completed_by.username if review.completed_by_id else None,
-        "url": absolute(review_path(review.pk)),
+        "url": absolute_url(review_path(review.pk)),
     }
 
 

@@ -9,8 +9,13 @@ Delivery (``delivery_attempt``, run by webhooks.tasks.deliver):
 - POST the JSON body ``{"id", "type", "created_at", "data"}`` with the headers
   ``X-Rapport-Event``, ``X-Rapport-Delivery`` (the event id: receivers dedupe on it) and
   ``X-Rapport-Signature: sha256=<hex HMAC-SHA256 of the raw body with the endpoint secret>``;
+- only to public addresses (webhooks.addresses: the host is resolved once, every address
+  checked, and the connection pinned to the checked ones); a refused address fails the
+  delivery at once, without retries;
 - short timeouts (WEBHOOK_CONNECT_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS for each read);
   redirects are not followed; a 2xx answer is success, anything else a failure;
+- the delivery log records outcomes in product words ("connection refused", "timed out",
+  "HTTP 302"); the exception itself, with errno and address, goes to the server log only;
 - a failure is retried after ``retry_delay(attempts)`` seconds (exponential backoff) up to
   WEBHOOK_MAX_ATTEMPTS attempts;
 - WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row on one endpoint switch it off and
@@ -23,12 +28,14 @@ compare-and-set on ``attempts``, so a task delivered twice by the broker posts o
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import http.client
 import json
 import logging
 import secrets
+import socket
 import ssl
 import uuid
 from dataclasses import dataclass
@@ -43,6 +50,8 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.models import Role, User
 from core.errors import PermissionRefused, RuleViolation
+from webhooks import addresses
+from webhooks.addresses import IPAddress
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -252,41 +261,123 @@ def signature_matches(secret: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(sign(secret, body), header or "")
 
 
-def http_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """POST with a short connect timeout and a per-read timeout; no redirects followed.
+@dataclass(frozen=True)
+class Answer:
+    """What one POST came to: the receiver's status code, or what went wrong."""
 
-    Returns (status code, "") or (None, what went wrong). Never raises for network trouble.
-    """
-    parts = urlsplit(url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    port = parts.port
-    try:
-        if parts.scheme == "https":
-            connection = http.client.HTTPSConnection(
-                parts.hostname,
-                port,
-                timeout=connect_timeout(),
-                context=ssl.create_default_context(),
-            )
-        elif parts.scheme == "http":
-            connection = http.client.HTTPConnection(parts.hostname, port, timeout=connect_timeout())
+    status_code: int | None = None
+    outcome: str = ""  # product words for the delivery log ("timed out"), never exception text
+    detail: str = ""  # the full exception, for the server log only
+    refused: bool = False  # the address policy refused the target: retrying will not help
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to addresses already resolved and checked, never looking the name up again;
+    the Host header still names the URL's host."""
+
+    def __init__(self, host: str, port: int, *, targets: list[IPAddress], timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self.targets = targets
+
+    def connect(self) -> None:
+        self.sock = _connect_any(self.targets, self.port, self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS: SNI and certificate checks are for the URL's host name, not for
+    the address we connect to."""
+
+    def __init__(self, host: str, port: int, *, targets: list[IPAddress], timeout: float):
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.targets = targets
+
+    def connect(self) -> None:
+        sock = _connect_any(self.targets, self.port, self.timeout)
+        try:
+            self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _connect_any(targets: list[IPAddress], port: int, timeout: float) -> socket.socket:
+    """socket.create_connection to these addresses only, in order: no second DNS lookup,
+    which could answer differently from the one we checked (DNS rebinding)."""
+    error: OSError = OSError("no address to connect to")
+    for address in targets:
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.connect((str(address), port))
+        except OSError as failed:
+            sock.close()
+            error = failed
         else:
-            return None, f"Unsupported URL scheme {parts.scheme!r}"
+            return sock
+    raise error
+
+
+def failure_words(error: BaseException) -> str:
+    """What went wrong, in the delivery log's words: no errno, address or exception text,
+    which would make the log a port scanner's report."""
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, ssl.SSLError):
+        return "TLS error"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, http.client.RemoteDisconnected):
+        return "connection closed without an answer"
+    if isinstance(error, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
+        return "connection reset"
+    if isinstance(error, http.client.HTTPException):
+        return "invalid HTTP answer"
+    if isinstance(error, OSError) and error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "host unreachable"
+    return "connection failed"
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST to a public address (webhooks.addresses) with a short connect timeout and a
+    per-read timeout; no redirects followed. Never raises for network trouble."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as error:  # a malformed port
-        return None, f"Bad URL: {error}"
+        return Answer(outcome="invalid URL", detail=str(error))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return Answer(
+            outcome="invalid URL", detail=f"scheme {parts.scheme!r}, host {parts.hostname!r}"
+        )
+    host = parts.hostname
+    try:
+        targets = addresses.resolve_for_delivery(host, port)
+    except addresses.AddressRefused as refused:
+        return Answer(
+            outcome=refused.outcome,
+            detail=f"{host} resolves to {refused.address} ({refused.reason})",
+            refused=True,
+        )
+    except addresses.HostUnresolvable as error:
+        return Answer(outcome="could not resolve host", detail=f"{host}: {error}")
+    pinned = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = pinned(host, port, targets=targets, timeout=connect_timeout())
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.connect()
         connection.sock.settimeout(read_timeout())
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         response.read(MAX_RESPONSE_BYTES)
-        return response.status, ""
-    except TimeoutError:
-        return None, "Timed out"
-    except ssl.SSLError as error:
-        return None, f"TLS error: {error}"[:500]
+        return Answer(status_code=response.status)
     except (OSError, http.client.HTTPException) as error:
-        return None, f"{type(error).__name__}: {error}"[:500]
+        where = ", ".join(map(str, targets))
+        return Answer(
+            outcome=failure_words(error), detail=f"{type(error).__name__}: {error} ({where})"
+        )
     finally:
         connection.close()
 
@@ -348,15 +439,34 @@ def delivery_attempt(*, delivery_id: int, attempt: int) -> Attempt:
         SIGNATURE_HEADER: sign(secret, body),
     }
     # Outside any transaction: no row or table lock is held while we wait on the network.
-    status_code, error = http_post(url, body, headers)
+    answer = http_post(url, body, headers)
+    status_code, error = answer.status_code, answer.outcome
     ok = status_code is not None and 200 <= status_code < 300
     if status_code is not None and not ok:
         error = f"HTTP {status_code}"
-    return _record(delivery.pk, attempt, status_code, error, ok)
+    if answer.detail:
+        # The full story is for operators; the log row admins see keeps the product words.
+        log.log(
+            logging.WARNING if answer.refused else logging.INFO,
+            "Webhook delivery %s to endpoint %s, attempt %s: %s (%s)",
+            delivery.pk,
+            delivery.endpoint_id,
+            attempt,
+            error,
+            answer.detail,
+        )
+    return _record(delivery.pk, attempt, status_code, error, ok, final=answer.refused)
 
 
 @transaction.atomic
-def _record(delivery_id: int, attempt: int, status_code: int | None, error: str, ok: bool):
+def _record(
+    delivery_id: int,
+    attempt: int,
+    status_code: int | None,
+    error: str,
+    ok: bool,
+    final: bool = False,
+) -> Attempt:
     delivery = WebhookDelivery.objects.select_for_update(of=("self",)).get(pk=delivery_id)
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     if delivery.status != WebhookDelivery.Status.PENDING or delivery.attempts != attempt:
@@ -374,7 +484,10 @@ def _record(delivery_id: int, attempt: int, status_code: int | None, error: str,
         endpoint.consecutive_failures += 1
         if endpoint.active and endpoint.consecutive_failures >= disable_after():
             _disable(endpoint, now)
-        if delivery.attempts >= max_attempts() or not endpoint.active:
+        # A refused address stays refused until someone changes the URL, the DNS or the
+        # allow-list: no retries, the admin sends it again. It still counts towards switching
+        # the endpoint off.
+        if final or delivery.attempts >= max_attempts() or not endpoint.active:
             delivery.status = WebhookDelivery.Status.FAILED
             delivery.next_attempt_at = None
             result = Attempt("failed")

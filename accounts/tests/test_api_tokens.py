@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
-from accounts.tokens import hash_token, token_create
+from accounts.tokens import MAX_ACTIVE_TOKENS, hash_token, token_create
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +171,54 @@ def test_the_openapi_schema_is_valid_and_docs_load(client, manager_a):
     # Its one inline style block is allowed by hash, never by 'unsafe-inline'.
     assert "'unsafe-inline'" not in docs["Content-Security-Policy"]
     assert "'sha256-" in docs["Content-Security-Policy"]
+
+
+# --- The limit of 20 working tokens ------------------------------------------------------
+
+
+def _fill_to_the_limit(user) -> None:
+    for n in range(MAX_ACTIVE_TOKENS):
+        token_create(user=user, name=f"t{n}")
+
+
+@pytest.mark.parametrize(("headers", "status"), [({}, 400), ({"HX-Request": "true"}, 200)])
+def test_going_over_the_token_limit_says_why_on_the_profile_page(
+    client, manager_a, headers, status
+):
+    _fill_to_the_limit(manager_a)
+    client.force_login(manager_a)
+    response = client.post(
+        reverse("token_new"), {"name": "One more", "scope": "read"}, headers=headers
+    )
+    # htmx swaps only 2xx answers: the fragment with the message comes back as 200 there.
+    assert response.status_code == status
+    assert "You already have 20 active API tokens, the most you can have" in (
+        response.content.decode()
+    )
+    assert not ApiToken.objects.filter(name="One more").exists()
+
+
+def test_going_over_the_token_limit_on_the_api_answers_the_error_shape(api, manager_a):
+    _fill_to_the_limit(manager_a)
+    response = api.post(
+        "/api/v1/auth/token/",
+        {"username": "manager_a", "password": TEST_PASSWORD, "name": "One more"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "too_many_tokens"
+    assert "the most you can have" in response.json()["detail"]
+    assert ApiToken.objects.filter(user=manager_a).count() == MAX_ACTIVE_TOKENS
+
+
+def test_expired_and_revoked_tokens_do_not_count_towards_the_limit(client, manager_a):
+    _fill_to_the_limit(manager_a)
+    tokens = ApiToken.objects.filter(user=manager_a).order_by("pk")
+    ApiToken.objects.filter(pk=tokens[0].pk).update(expires_at=timezone.now())
+    ApiToken.objects.filter(pk=tokens[1].pk).update(revoked_at=timezone.now())
+    client.force_login(manager_a)
+    for name in ("Replacement 1", "Replacement 2"):
+        response = client.post(reverse("token_new"), {"name": name, "scope": "read"})
+        assert response.status_code == 200
+    response = client.post(reverse("token_new"), {"name": "One too many", "scope": "read"})
+    assert response.status_code == 400

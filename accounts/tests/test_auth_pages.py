@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -81,7 +82,7 @@ def test_password_reset_mails_a_working_link(client):
     message = mail.outbox[0]
     assert message.to == ["forgetful@example.org"]
     link = next(line for line in message.body.splitlines() if "/password/reset/" in line)
-    path = link.split("testserver", 1)[1]
+    path = link.split(settings.SITE_URL, 1)[1]
     form_page = client.get(path, follow=True)
     assert form_page.context["validlink"] is True
     new = "brand new passphrase 2026"
@@ -104,7 +105,7 @@ def test_profile_edits_name_but_not_role(client, contributor_a):
     client.force_login(contributor_a)
     response = client.post(
         reverse("profile"),
-        {"first_name": "Cai", "last_name": "Jones", "email": "cai@example.org", "role": "admin"},
+        {"first_name": "Cai", "last_name": "Jones", "email": contributor_a.email, "role": "admin"},
     )
     assert response.status_code == 302
     contributor_a.refresh_from_db()
@@ -114,7 +115,26 @@ def test_profile_edits_name_but_not_role(client, contributor_a):
 
 def test_only_admins_reach_the_django_admin(client, manager_a, admin_user):
     client.force_login(manager_a)
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/").status_code == 403
     client.force_login(admin_user)
     for url in ("/admin/", "/admin/accounts/user/", "/admin/accounts/team/"):
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("url", ["/admin/", "/admin/accounts/user/", "/admin/login/?next=/admin/"])
+def test_a_signed_in_non_admin_gets_a_403_page_from_the_admin_not_a_redirect_loop(
+    client, manager_a, url
+):
+    client.force_login(manager_a)
+    response = client.get(url, follow=True)  # the test client raises on a redirect loop
+    assert response.status_code == 403
+    assert len(response.redirect_chain) <= 2  # the admin's login page: ours, then back
+    html = response.content.decode()
+    assert "The administration pages are for administrators" in html
+    assert "Go to your home page" in html  # the product's own error page, not the admin's
+
+
+def test_anonymous_visitors_to_the_admin_are_still_sent_to_sign_in(client):
+    response = client.get("/admin/accounts/user/")
+    assert response.status_code == 302
+    assert response.url == reverse("login") + "?next=/admin/accounts/user/"

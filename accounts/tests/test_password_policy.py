@@ -4,6 +4,7 @@ is chosen, and long passphrases welcome up to 128 characters and beyond."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -59,7 +60,7 @@ def test_a_long_passphrase_is_accepted_at_password_change(manager_a, passphrase)
 def reset_form_url(client, user) -> str:
     client.post(reverse("password_reset"), {"email": user.email})
     link = next(line for line in mail.outbox[-1].body.splitlines() if "/password/reset/" in line)
-    return client.get(link.split("testserver", 1)[1], follow=True).redirect_chain[-1][0]
+    return client.get(link.split(settings.SITE_URL, 1)[1], follow=True).redirect_chain[-1][0]
 
 
 @pytest.mark.parametrize(

@@ -62,11 +62,11 @@ def test_an_unknown_kind_is_a_programming_error(manager_a):
 
 
 def test_sign_in_failure_and_sign_out_are_logged_with_the_name_typed(client, manager_a):
-    client.post(reverse("login"), {"username": "nobody-here", "password": "guess"})
+    client.post(reverse("login"), {"username": "manager_a", "password": "guess"})
     client.post(reverse("login"), {"username": "manager_a", "password": TEST_PASSWORD})
     client.post(reverse("logout"))
     failed, login, logout = events("login_failed")[0], events("login")[0], events("logout")[0]
-    assert (failed.username, failed.actor, failed.ip_address) == ("nobody-here", None, "127.0.0.1")
+    assert (failed.username, failed.actor, failed.ip_address) == ("manager_a", None, "127.0.0.1")
     assert (login.actor, login.path) == (manager_a, reverse("login"))
     assert (logout.actor, logout.path) == (manager_a, reverse("logout"))
 

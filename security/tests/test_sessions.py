@@ -117,7 +117,7 @@ def test_a_password_reset_ends_every_session_of_the_account(client, manager_a):
     laptop, phone = sign_in(manager_a), sign_in(manager_a)
     client.post(reverse("password_reset"), {"email": manager_a.email})
     link = next(line for line in mail.outbox[0].body.splitlines() if "/password/reset/" in line)
-    form_page = client.get(link.split("testserver", 1)[1], follow=True)
+    form_page = client.get(link.split(settings.SITE_URL, 1)[1], follow=True)
     done = client.post(
         form_page.redirect_chain[-1][0],
         {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},

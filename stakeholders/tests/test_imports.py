@@ -85,7 +85,7 @@ def test_bad_rows_are_reported_by_row_and_column_and_nothing_is_created(
     )
     client.force_login(manager_a)
     response = _upload(client, "organisations", content)
-    assert response.status_code == 200
+    assert response.status_code == 400
     errors = _errors(response)
     assert [(row, column) for row, column, _ in errors] == [
         (3, "email"),
@@ -137,7 +137,7 @@ def test_duplicates_within_the_file_by_domain_are_reported(client, manager_a):
 def test_unreadable_files_get_a_clear_error_never_a_500(client, manager_a, content, name, message):
     client.force_login(manager_a)
     response = _upload(client, "organisations", content, name=name)
-    assert response.status_code == 200
+    assert response.status_code == 400
     errors = _errors(response)
     assert len(errors) == 1
     assert errors[0][0] is None

@@ -13,8 +13,8 @@ Roles and object variants are those of tests/security/conftest.py; "token" is ma
 read-only API token, which reads as manager_a on the API and is nobody on pages.
 
 Admin-site URLs are one family: tests/security/test_matrix.py runs every route under
-/admin/ (admins get in; everyone else is sent to sign in, never a 200), and ADMIN_MODELS
-below must list every model registered in the admin.
+/admin/ (admins get in; other signed-in users get 403, the rest are sent to sign in; never
+a 200), and ADMIN_MODELS below must list every model registered in the admin.
 """
 
 from __future__ import annotations
@@ -423,7 +423,12 @@ PAGES: list[PageRow] = [
         "profile",
         get=SIGNED_IN_ONLY,
         post=SIGNED_IN_ONLY,
-        body=_const(first_name="Pat", last_name="Lee", email="pat@example.org"),
+        body=_const(
+            first_name="Pat",
+            last_name="Lee",
+            email="pat@example.org",
+            current_password=TEST_PASSWORD,
+        ),
     ),
     PageRow(
         "token_new",
@@ -928,3 +933,31 @@ API: list[ApiRow] = [
     ApiRow("POST /api/v1/notifications/{id}/read/", API_OWNER_WRITE, kind="notification"),
     ApiRow("POST /api/v1/notifications/read-all/", API_SELF),
 ]  # fmt: skip
+
+
+# --- Id filters -----------------------------------------------------------------------------
+# tests/security/test_matrix.py finds every query parameter of the API's lists that takes a
+# related id (the FilterSets' model-choice filters, and the integer parameters the schema
+# documents) and asks it for a record the caller may not see and for one that does not
+# exist: both must answer alike. These tables say what to ask with.
+
+# A record of each relationship-scoped model (accounts.permissions.RELATIONSHIP_SCOPED) on
+# a variant's relationship; a new scoped model needs its line here.
+RECORDS_ON: dict[str, Callable[[World, str], object]] = {
+    "relationships.relationship": lambda w, v: w.slices[v].relationship,
+    "relationships.interaction": lambda w, v: w.slices[v].interaction,
+    "relationships.commitment": lambda w, v: w.slices[v].follow_up,
+    "relationships.valuerecord": lambda w, v: w.slices[v].value_record,
+    "relationships.stagetransition": lambda w, v: w.slices[v].transition,
+    "reviews.review": lambda w, v: w.slices[v].review,
+    "reviews.feedbackrequest": lambda w, v: w.slices[v].feedback_request,
+    "reviews.feedbackresponse": lambda w, v: w.slices[v].feedback_response,
+}
+
+# Id parameters outside a FilterSet (a view reading them itself): (path, name) → model label.
+OTHER_ID_PARAMETERS: dict[tuple[str, str], str] = {
+    ("/api/v1/dashboard/", "team"): "accounts.team",
+    ("/api/v1/dashboard/", "category"): "stakeholders.category",
+    ("/api/v1/dashboard/", "type"): "relationships.relationshiptype",
+    ("/api/v1/objectives/tree/", "root"): "plans.objective",
+}

@@ -25,6 +25,7 @@ from reviews.services import review_ask_reviewer
 from stakeholders.models import Contact, Stakeholder
 from tests.api.conftest import make_records
 from tests.factories import (
+    TEST_PASSWORD,
     ContactFactory,
     RelationshipTypeFactory,
     StakeholderFactory,
@@ -456,6 +457,7 @@ def test_the_profile_form_changes_names_and_email_only(contributor_a, team_b):
             "first_name": "Cara",
             "last_name": "Ng",
             "email": "cara@example.org",
+            "current_password": TEST_PASSWORD,  # a new e-mail address takes the password
             "role": Role.ADMIN,
             "is_staff": "on",
             "is_superuser": "on",

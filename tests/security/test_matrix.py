@@ -15,14 +15,27 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.core.cache import cache
 from django.db import transaction
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.db.models import Max, QuerySet
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django_filters.filters import QuerySetRequestMixin
+from django_filters.utils import get_model_field
 from drf_spectacular.generators import SchemaGenerator
 
+from accounts import permissions
 from tests.security import matrix
-from tests.security.conftest import ROLES, client_for, fingerprint, fingerprint_change
+from tests.security.conftest import (
+    ROLES,
+    SIGNED_IN,
+    VARIANTS,
+    client_for,
+    fingerprint,
+    fingerprint_change,
+    sees,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -357,8 +370,9 @@ def _is_login_redirect(response) -> bool:
 @pytest.mark.parametrize(("name", "pattern"), admin_routes(), ids=lambda value: value)
 def test_admin_site_is_for_admins_only(world, name, pattern):
     """Admins get in (the object pages answer 200 or, for a model without rows, redirect or
-    refuse by the model admin's own rules); everyone else is sent to sign in — never a
-    200 — and a write they post changes nothing."""
+    refuse by the model admin's own rules); everyone else signed in gets the 403 page, and
+    whoever is not signed in is sent to sign in — never a 200 — and a write they post
+    changes nothing."""
     url = _admin_url(world, name, pattern)
     baseline = Baseline()
     failures = []
@@ -388,8 +402,146 @@ def test_admin_site_is_for_admins_only(world, name, pattern):
                     and response["Location"].startswith(url)
                 ):
                     failures.append(f"{cell}: expected 200, got {_describe(response)}")
-            elif not _is_login_redirect(response):
+            elif role in SIGNED_IN and response.status_code != 403:
+                # Not a redirect: the admin's login page is ours, which sends a signed-in
+                # user straight back to the admin, round and round.
+                failures.append(f"{cell}: expected 403, got {_describe(response)}")
+            elif role not in SIGNED_IN and not _is_login_redirect(response):
                 failures.append(f"{cell}: expected a login redirect, got {_describe(response)}")
             elif before is not None and before != after:
                 failures.append(f"{cell}: refused but {fingerprint_change(before, after)}")
     assert not failures, "\n".join(failures)
+
+
+# --- Id filters: an invisible record answers like a missing one ------------------------------
+# Every API list parameter that takes a related id, found from the OpenAPI document and the
+# views' FilterSets (so a filter added later is checked too), asked by each role for a record
+# it may not see and for one that does not exist: same status, same body. Otherwise the
+# filter tells whether another team's confidential relationship (or a record on it) exists.
+
+NOT_ID_PARAMETERS = {"page", "page_size"}
+
+
+def _view_class(path: str):
+    callback = resolve(path).func
+    return getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+
+
+def _filter_model(filterset_class, id_filter) -> str:
+    queryset = id_filter.queryset
+    if isinstance(queryset, QuerySet):
+        return queryset.model._meta.label_lower
+    # A callable queryset: the model the filter's field points at.
+    field = get_model_field(filterset_class._meta.model, id_filter.field_name)
+    return field.related_model._meta.label_lower
+
+
+def _is_integer(parameter: dict) -> bool:
+    schema = parameter.get("schema", {})
+    if schema.get("type") == "array":
+        schema = schema.get("items", {})
+    return schema.get("type") == "integer"
+
+
+def id_parameters() -> list[tuple[str, str, str | None]]:
+    """(path, parameter, model label or None when nothing says) of every list's id filter."""
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    found: dict[tuple[str, str], str | None] = {}
+    for path, operations in document["paths"].items():
+        if "{" in path or "get" not in operations:
+            continue
+        view_class = _view_class(path)
+        filterset_class = getattr(view_class, "filterset_class", None)
+        if filterset_class is not None:
+            for name, id_filter in filterset_class.base_filters.items():
+                if isinstance(id_filter, QuerySetRequestMixin):
+                    found[path, name] = _filter_model(filterset_class, id_filter)
+        for parameter in operations["get"].get("parameters", []):
+            name = parameter["name"]
+            if parameter["in"] != "query" or name in NOT_ID_PARAMETERS:
+                continue
+            if _is_integer(parameter) and (path, name) not in found:
+                found[path, name] = matrix.OTHER_ID_PARAMETERS.get((path, name))
+    return [(path, name, label) for (path, name), label in sorted(found.items())]
+
+
+ID_PARAMETERS = id_parameters()
+
+
+def _ask(client, path: str, name: str, value: str) -> tuple[int, str]:
+    cache.clear()  # throttles are tested elsewhere
+    response = client.get(path, {name: value})
+    # An id quoted in the answer ("Select a valid choice. 12 is not …") is not a difference.
+    return response.status_code, response.content.decode().replace(value, "<id>")
+
+
+def id_filter_failures(world, path: str, name: str, label: str | None) -> list[str]:
+    if label is None:
+        return [f"{path}?{name}=: which model does it name? Add it to matrix.OTHER_ID_PARAMETERS."]
+    model = apps.get_model(label)
+    missing = str((model._default_manager.aggregate(top=Max("pk"))["top"] or 0) + 1000)
+    failures = []
+    if label in permissions.SHARED_MODELS:
+        # Everyone's records: a real one filters, a missing one is refused or finds nothing.
+        existing = str(model._default_manager.order_by("pk").first().pk)
+        client = client_for(world, "contributor_a", api=True)
+        for value, expected in ((existing, {200}), (missing, {200, 400, 404})):
+            status, body = _ask(client, path, name, value)
+            if status not in expected:
+                failures.append(f"{path}?{name}={value} ({label}): answered {status}: {body}")
+        return failures
+    if label not in permissions.RELATIONSHIP_SCOPED:
+        return [f"{path}?{name}=: accounts.permissions does not say who may see {label} rows."]
+    if label not in matrix.RECORDS_ON:
+        return [f"{path}?{name}=: add {label} to matrix.RECORDS_ON (a record on a variant)."]
+    record_of = matrix.RECORDS_ON[label]
+    for role in ROLES:
+        if role == "anonymous":
+            continue
+        client = client_for(world, role, api=True)
+        own = str(record_of(world, "own").pk)
+        status, body = _ask(client, path, name, own)
+        if status != 200:
+            failures.append(f"{path}?{name}= {role}: a visible {label} answered {status}: {body}")
+        absent = _ask(client, path, name, missing)
+        for variant in VARIANTS:
+            if sees(role, variant):
+                continue
+            hidden = _ask(client, path, name, str(record_of(world, variant).pk))
+            if hidden != absent:
+                failures.append(
+                    f"{path}?{name}= {role}: {variant}'s hidden {label} answered "
+                    f"{hidden[0]} {hidden[1]!r}, a missing one {absent[0]} {absent[1]!r}"
+                )
+    return failures
+
+
+def test_the_id_filter_scan_finds_every_kind_of_id_filter():
+    found = {(path, name): label for path, name, label in ID_PARAMETERS}
+    assert found[("/api/v1/reviews/", "relationship")] == "relationships.relationship"
+    assert found[("/api/v1/feedback-requests/", "relationship")] == "relationships.relationship"
+    assert found[("/api/v1/feedback-requests/", "contact")] == "stakeholders.contact"
+    assert found[("/api/v1/initiatives/", "relationships")] == "relationships.relationship"
+    assert found[("/api/v1/relationships/", "manager")] == "accounts.user"  # a string in the schema
+    assert found[("/api/v1/users/", "teams")] == "accounts.team"
+    assert found[("/api/v1/dashboard/", "team")] == "accounts.team"
+    assert len(found) > 25
+
+
+@pytest.mark.parametrize(("path", "name", "label"), ID_PARAMETERS, ids=lambda v: str(v))
+def test_an_id_filter_answers_an_invisible_record_like_a_missing_one(world, path, name, label):
+    failures = id_filter_failures(world, path, name, label)
+    assert not failures, "\n".join(failures)
+
+
+def test_the_id_filter_check_catches_a_list_that_does_not_scope_its_filters(world, monkeypatch):
+    # As the reviews and feedback lists were: the plain backend offers every relationship.
+    from django_filters.rest_framework import DjangoFilterBackend
+
+    from reviews.api import ReviewViewSet
+
+    monkeypatch.setattr(ReviewViewSet, "filter_backends", [DjangoFilterBackend])
+    failures = id_filter_failures(
+        world, "/api/v1/reviews/", "relationship", "relationships.relationship"
+    )
+    assert any("secret's hidden relationships.relationship answered 200" in f for f in failures)

@@ -1,8 +1,9 @@
-"""A local HTTP receiver for the webhook tests: records every request it gets and answers
-with the statuses it was told to (optionally after a delay)."""
+"""A local HTTP(S) receiver for the webhook tests: records every request it gets and answers
+with the statuses it was told to (optionally after a delay, or redirecting elsewhere)."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,8 +20,10 @@ class Received:
 @dataclass
 class Receiver:
     url: str
+    port: int = 0
     statuses: list[int] = field(default_factory=list)  # answered in order; then 200
     delay: float = 0.0
+    location: str = ""  # sent with a 3xx answer
     requests: list[Received] = field(default_factory=list)
 
     def next_status(self) -> int:
@@ -34,7 +37,8 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that timed out and hung up is the point of some tests
 
 
-def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
+def start_receiver(tls: ssl.SSLContext | None = None) -> tuple[Receiver, ThreadingHTTPServer]:
+    """Listen on 127.0.0.1 (over TLS with ``tls``, a server context)."""
     receiver = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -46,6 +50,8 @@ def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
                 time.sleep(receiver.delay)
             status = receiver.next_status()
             self.send_response(status)
+            if receiver.location and 300 <= status < 400:
+                self.send_header("Location", receiver.location)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
@@ -54,7 +60,11 @@ def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
             pass
 
     server = _Server(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/rapport"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    receiver.port = server.server_address[1]
+    scheme = "https" if tls is not None else "http"
+    receiver.url = f"{scheme}://127.0.0.1:{receiver.port}/hooks/rapport"
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()

@@ -35,7 +35,12 @@ def test_a_worker_delivers_after_commit_and_the_request_does_not_wait(
     app.conf.task_always_eager = False
     default_queue = app.conf.task_default_queue
     try:
-        with celery_worker(extra_env={"DATABASE_URL": worker_database_url()}) as queue:
+        worker_env = {
+            "DATABASE_URL": worker_database_url(),
+            # The worker reads its own settings: allow the local receiver there too.
+            "WEBHOOK_ALLOWED_INTERNAL_HOSTS": ",".join(settings.WEBHOOK_ALLOWED_INTERNAL_HOSTS),
+        }
+        with celery_worker(extra_env=worker_env) as queue:
             app.conf.task_default_queue = queue
             relationship_services.relationship_transition(
                 relationship=relationship, to_stage=Stage.REVIEW, by=manager_a
