@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import authentication, exceptions
 
 from accounts.tokens import token_lookup
+from events.context import note_api_token
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -27,6 +28,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = token_lookup(raw)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        note_api_token(token.pk)  # the events this request records name the token
         return token.user, token
 
     def authenticate_header(self, request) -> str:

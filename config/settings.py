@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "dashboard",
     "webhooks",
     "security",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +151,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Events name the door a write came through (web, API and token, admin).
+    "events.context.EventSourceMiddleware",
     # A view failing because the database is out of reach answers 503, not 500.
     "core.middleware.DatabaseOutageMiddleware",
     # Axes last: it turns a locked-out login into the lockout response.
@@ -293,6 +296,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "prune-security-log": {
         "task": "security.tasks.prune_security_log",
         "schedule": crontab(hour=3, minute=40),
+    },
+    "events-dispatch-pending": {
+        "task": "events.dispatch_pending",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
     },
 }
 # Beat never reads a result. Without ignore_result it subscribes to each one in Redis (one

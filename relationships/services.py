@@ -20,6 +20,7 @@ from accounts.models import Team, User
 from core import dataversion
 from core.errors import ConcurrencyConflict, RuleViolation
 from core.errors import PermissionRefused as _PermissionRefused
+from events.services import event_record
 from relationships import signals
 from relationships.health import HealthFacts, compute_health
 from relationships.models import (
@@ -182,6 +183,10 @@ def relationship_transition(
     transition = StageTransition.objects.create(
         relationship=locked, from_stage=from_stage, to_stage=to_stage, by=by, note=note.strip()
     )
+    moved = {"from_stage": from_stage, "to_stage": to_stage, "note": note.strip()}
+    event_record(verb="relationship.stage_changed", subject=locked, actor=by, data=moved)
+    if to_stage == Stage.ENDED:
+        event_record(verb="relationship.ended", subject=locked, actor=by, data=moved)
     signals.stage_changed.send(
         sender=Relationship,
         relationship=locked,
@@ -259,6 +264,12 @@ def relationship_create(
     _set_initial_health(relationship)
     _stamp(relationship, by)
     relationship.save()
+    event_record(
+        verb="relationship.created",
+        subject=relationship,
+        actor=by,
+        data={"stage": relationship.stage, "confidential": relationship.confidential},
+    )
     signals.relationship_created.send(sender=Relationship, relationship=relationship, by=by)
     return relationship
 
@@ -278,11 +289,20 @@ def relationship_update(
         raise _conflict(locked, since_version=expected_version)
     if "team" in changes and changes["team"] != locked.team:
         _check_team(by, changes["team"])
+    changed = {}
     for name, value in changes.items():
-        setattr(locked, name, value.strip() if isinstance(value, str) else value)
+        value = value.strip() if isinstance(value, str) else value
+        before = getattr(locked, name)
+        if before != value:
+            changed[name] = [_display(before), _display(value)]
+        setattr(locked, name, value)
     locked.version += 1  # the row lock above makes this increment race-free
     _stamp(locked, by)
     locked.save()
+    if changed:
+        event_record(
+            verb="relationship.updated", subject=locked, actor=by, data={"changes": changed}
+        )
     relationship.refresh_from_db()
     return locked
 
@@ -333,6 +353,12 @@ def relationship_rate(*, relationship: Relationship, by: User, rating: int, note
     locked.version += 1
     _stamp(locked, by)
     locked.save()
+    event_record(
+        verb="relationship.rated",
+        subject=locked,
+        actor=by,
+        data={"rating": rating, "note": locked.manager_rating_note[:200]},
+    )
     relationship.refresh_from_db()
 
 
@@ -408,6 +434,18 @@ def interaction_log(
     interaction.save()
     interaction.participant_users.set(participant_users)
     interaction.participant_contacts.set(contacts)
+    event_record(
+        verb="interaction.logged",
+        subject=interaction,
+        actor=by,
+        data={
+            "channel": channel,
+            "occurred_on": occurred_on.isoformat(),
+            "sentiment": sentiment,
+            "summary": interaction.summary[:200],
+            "is_key_experience": is_key_experience,
+        },
+    )
     if follow_up and follow_up.description.strip():
         commitment_create(
             relationship=relationship,
@@ -452,6 +490,17 @@ def commitment_create(
     )
     _stamp(commitment, by)
     commitment.save()
+    event_record(
+        verb="commitment.created",
+        subject=commitment,
+        actor=by,
+        data={
+            "direction": direction,
+            "description": commitment.description[:200],
+            "due_on": due_on.isoformat() if due_on else None,
+            "owner": owner.username if owner else None,
+        },
+    )
     if refresh_health:
         relationship_refresh_health(relationship)
     return commitment
@@ -464,10 +513,17 @@ def commitment_set_status(*, commitment: Commitment, by: User, status: str) -> C
         raise PermissionRefused("You may not change this commitment.")
     if status not in Commitment.Status.values:
         raise RuleViolation("invalid_status", f"“{status}” is not a commitment status.", "status")
+    before = commitment.status
     commitment.status = status
     commitment.closed_on = None if status == Commitment.Status.OPEN else _today()
     _stamp(commitment, by)
     commitment.save(update_fields=["status", "closed_on"])
+    event_record(
+        verb="commitment.status_changed",
+        subject=commitment,
+        actor=by,
+        data={"from": before, "to": status, "description": commitment.description[:200]},
+    )
     relationship_refresh_health(relationship)
     return commitment
 
@@ -511,6 +567,17 @@ def value_record_create(
     )
     _stamp(record, by)
     record.save()
+    event_record(
+        verb="value_record.created",
+        subject=record,
+        actor=by,
+        data={
+            "kind": kind,
+            "amount": str(amount) if amount is not None else None,
+            "unit": record.unit,
+            "note": record.note[:200],
+        },
+    )
     return record
 
 

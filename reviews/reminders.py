@@ -23,6 +23,7 @@ Everything is derived from database state, so a run after any outage sends what 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -36,10 +37,11 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.permissions import relationship_seen_by
 from core.links import absolute_url
+from events.services import EventSpec, events_record
 from notifications.selectors import preferences_for_users
 from notifications.services import notification_create
 from relationships.models import ACTIVE_STAGES, Commitment
-from reviews import links, signals
+from reviews import links
 from reviews.models import Digest, Reminder, Review
 
 log = logging.getLogger(__name__)
@@ -242,6 +244,13 @@ def describe(reminder: Reminder, today: date) -> dict:
     return {"title": titles[reminder.kind], "body": body, "path": path, "name": name}
 
 
+OVERDUE_NAMESPACE = uuid.UUID("5d0a3c52-43f1-4f0e-9a57-2b0f8c7b6e11")
+
+
+def overdue_event_uuid(review: Review) -> uuid.UUID:
+    return uuid.uuid5(OVERDUE_NAMESPACE, f"review.overdue:{review.pk}:{review.due_on}")
+
+
 def reminders_deliver(*, today: date | None = None, batch: int = CLAIM_BATCH) -> int:
     """Turn undelivered reminders into in-app notifications, each exactly once."""
     today = today or timezone.localdate()
@@ -250,6 +259,7 @@ def reminders_deliver(*, today: date | None = None, batch: int = CLAIM_BATCH) ->
         with transaction.atomic():
             claimed = _claim(Reminder.objects.filter(notified_at__isnull=True), batch)
             now = timezone.now()
+            overdue: list[EventSpec] = []
             for reminder in claimed:
                 reminder.notified_at = now
                 if not is_current(reminder):
@@ -265,9 +275,19 @@ def reminders_deliver(*, today: date | None = None, batch: int = CLAIM_BATCH) ->
                     key=f"{reminder.subject_key}:{reminder.kind}",
                 )
                 if reminder.kind == Kind.REVIEW_OVERDUE:
-                    signals.review_overdue.send(sender=Review, review=reminder.review)
+                    review = reminder.review
+                    overdue.append(
+                        EventSpec(
+                            verb="review.overdue",
+                            subject=review,
+                            data={"due_on": review.due_on.isoformat()},
+                            # Once per review and due date, however many managers are told.
+                            uuid=overdue_event_uuid(review),
+                        )
+                    )
                 delivered += 1
             Reminder.objects.bulk_update(claimed, ["notified_at", "email_skipped"])
+            events_record(overdue)
         if len(claimed) < batch:
             return delivered
 

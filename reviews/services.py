@@ -27,9 +27,10 @@ from accounts import permissions
 from accounts.models import Role, User
 from core.errors import PermissionRefused, RuleViolation
 from core.links import absolute_url
+from events.services import event_record
 from relationships import services as relationship_services
 from relationships.models import ACTIVE_STAGES, Relationship, Stage
-from reviews import links, signals
+from reviews import links
 from reviews.models import (
     RATING_QUESTIONS,
     FeedbackRequest,
@@ -187,6 +188,12 @@ def on_relationship_entered_review(*, relationship: Relationship, by: User | Non
                 review = Review(relationship=relationship, due_on=today, on_demand=True)
                 _stamp(review, by)
                 review.save()
+                event_record(
+                    verb="review.opened",
+                    subject=review,
+                    actor=by,
+                    data={"due_on": today.isoformat()},
+                )
         except IntegrityError:
             review = Review.objects.get(relationship=relationship, status=Review.Status.SCHEDULED)
     if review.due_on > today:
@@ -228,6 +235,9 @@ def review_ask_reviewer(*, review: Review, reviewer: User, by: User) -> Review:
     review.reviewers.add(reviewer)
     _stamp(review, by)
     review.save(update_fields=[])  # an empty save still records who asked, in the history
+    event_record(
+        verb="review.reviewer_asked", subject=review, actor=by, data={"reviewer": reviewer.username}
+    )
     from notifications.services import notification_create
 
     notification_create(
@@ -389,7 +399,18 @@ def review_complete(
     locked.save(update_fields=["stage_after"])
     relationship_sync_review_schedule(relationship)
     relationship_services.relationship_refresh_health(relationship)
-    signals.review_completed.send(sender=Review, review=locked, by=by)
+    event_record(
+        verb="review.completed",
+        subject=locked,
+        actor=by,
+        data={
+            "decision": decision,
+            "applied": applies,
+            "ratings": locked.ratings(),
+            "stage_before": locked.stage_before,
+            "stage_after": locked.stage_after,
+        },
+    )
     return locked
 
 
@@ -476,6 +497,12 @@ def feedback_request_create(
     )
     _stamp(request, by)
     request.save()
+    event_record(
+        verb="feedback.requested",
+        subject=request,
+        actor=by,
+        data={"contact": str(contact)},
+    )
     from reviews.tasks import enqueue, send_feedback_request
 
     transaction.on_commit(lambda: enqueue(send_feedback_request, request.pk))
@@ -623,7 +650,12 @@ def feedback_response_submit(
             body=comment.strip()[:300],
             url=links.relationship_path(request.relationship_id),
         )
-    signals.feedback_received.send(sender=FeedbackResponse, response=response)
+    event_record(
+        verb="feedback.received",
+        subject=response,
+        actor=None,  # the stakeholder, through their single-use link
+        data={"contact": str(request.contact), "satisfaction": satisfaction},
+    )
     return response
 
 

@@ -16,16 +16,14 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.urls import reverse
 
+from events.vocabulary import WEBHOOK_VERBS
 from webhooks.addresses import validate_webhook_url
 
-
-class EventType(models.TextChoices):
-    RELATIONSHIP_CREATED = "relationship.created", "Relationship created"
-    RELATIONSHIP_STAGE_CHANGED = "relationship.stage_changed", "Relationship stage changed"
-    RELATIONSHIP_ENDED = "relationship.ended", "Relationship ended"
-    REVIEW_COMPLETED = "review.completed", "Review completed"
-    REVIEW_OVERDUE = "review.overdue", "Review overdue"
-    FEEDBACK_RECEIVED = "feedback.received", "Stakeholder feedback received"
+# What integrations can subscribe to: the webhook subset of the event vocabulary.
+EventType = models.TextChoices(
+    "EventType",
+    [(verb.upper().replace(".", "_"), (verb, label)) for verb, label in WEBHOOK_VERBS.items()],
+)
 
 
 # Only plain web URLs: no file:, ftp: or gopher: through urllib's openers.

@@ -39,12 +39,12 @@ import socket
 import ssl
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts import permissions
@@ -198,44 +198,90 @@ def event_id_for(*parts) -> uuid.UUID:
     return uuid.uuid5(EVENT_NAMESPACE, ":".join(str(p) for p in parts))
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One event to deliver: its payload is built once for every endpoint."""
+
+    event_type: str
+    event_id: uuid.UUID
+    created_at: datetime
+    data: dict
+    confidential: bool = False
+
+
+def deliveries_create(outgoing: list[Outgoing]) -> int:
+    """A delivery per event and subscribed endpoint (confidential events only to endpoints
+    that take them), sent after commit; returns how many were new. Endpoints are read once
+    per batch; a repeated event id adds nothing (unique endpoint + event id)."""
+    if not outgoing:
+        return 0
+    unknown = {item.event_type for item in outgoing} - set(EventType.values)
+    if unknown:
+        raise ValueError(f"Unknown webhook event types {sorted(unknown)}")
+    endpoints = list(WebhookEndpoint.objects.filter(active=True).order_by("pk"))
+    now = timezone.now()
+    rows = []
+    for item in outgoing:
+        receivers = [
+            endpoint
+            for endpoint in endpoints
+            if endpoint.subscribes_to(item.event_type)
+            and (endpoint.include_confidential or not item.confidential)
+        ]
+        if not receivers:
+            continue
+        payload = {
+            "id": str(item.event_id),
+            "type": item.event_type,
+            "created_at": item.created_at.isoformat(),
+            "data": item.data,
+        }
+        rows.extend(
+            WebhookDelivery(
+                endpoint=endpoint,
+                event_id=item.event_id,
+                event_type=item.event_type,
+                payload=payload,
+                next_attempt_at=now,
+            )
+            for endpoint in receivers
+        )
+    if not rows:
+        return 0
+    # Race and repeats: the same event handed over twice keeps one delivery per endpoint.
+    WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    new_ids = list(
+        WebhookDelivery.objects.filter(
+            event_id__in={row.event_id for row in rows}, attempts=0, created_at__gte=now
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for delivery_id in new_ids:
+        _enqueue_on_commit(delivery_id, 1)
+    return len(new_ids)
+
+
 def event_publish(
     *,
     event_type: str,
     data: dict,
     confidential: bool = False,
     event_id: uuid.UUID | None = None,
-) -> list[WebhookDelivery]:
-    """Queue the event for every active endpoint subscribed to it; call inside the
-    transaction that caused it. Returns the deliveries created (none for a repeat)."""
-    if event_type not in EventType.values:
-        raise ValueError(f"Unknown webhook event type {event_type!r}")
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(active=True).order_by("pk")
-        if e.subscribes_to(event_type) and (e.include_confidential or not confidential)
-    ]
-    if not endpoints:
-        return []
-    event_id = event_id or uuid.uuid4()
-    now = timezone.now()
-    payload = {"id": str(event_id), "type": event_type, "created_at": now.isoformat(), "data": data}
-    created = []
-    for endpoint in endpoints:
-        try:
-            # Race: the same event published twice at once; the unique key keeps one.
-            with transaction.atomic():
-                delivery, made = WebhookDelivery.objects.get_or_create(
-                    endpoint=endpoint,
-                    event_id=event_id,
-                    defaults={"event_type": event_type, "payload": payload, "next_attempt_at": now},
-                )
-        except IntegrityError:
-            continue
-        if made:
-            created.append(delivery)
-    for delivery in created:
-        _enqueue_on_commit(delivery.pk, 1)
-    return created
+) -> int:
+    """Deliver one event that is not in the event log (a test ping); returns how many new
+    deliveries it made."""
+    return deliveries_create(
+        [
+            Outgoing(
+                event_type=event_type,
+                event_id=event_id or uuid.uuid4(),
+                created_at=timezone.now(),
+                data=data,
+                confidential=confidential,
+            )
+        ]
+    )
 
 
 def _enqueue_on_commit(delivery_id: int, attempt: int) -> None:
