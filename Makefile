@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
 .PHONY: install run serve test lint format migrate demo lock clean bench loadtest scaleout
-.PHONY: drills backup restore
+.PHONY: drills backup restore bench-reminders
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: install
 ## bench: measure the main pages on the large dataset (PostgreSQL and Redis on loopback)
 bench: $(BENCH_INSTALLED)
 	python -u bench/run.py
+
+## bench-reminders: time the first reminder catch-up on a copy of the large dataset
+bench-reminders: install
+	python -u bench/reminders.py $(ARGS)
 
 ## loadtest: 50 simulated users for 2 minutes against gunicorn + PostgreSQL + Redis + a worker
 loadtest: $(BENCH_INSTALLED)

@@ -13,7 +13,13 @@ from rest_framework.views import APIView
 from accounts.models import ApiToken, Team, User
 from accounts.tokens import token_create
 from accounts.twofactor import two_factor_check_for_token
-from core.api import FILTER_BACKENDS, ApiErrorSerializer, IdsFilter, error_responses
+from core.api import (
+    FILTER_BACKENDS,
+    ApiErrorSerializer,
+    IdsFilter,
+    StrictCharField,
+    error_responses,
+)
 from core.errors import RuleViolation
 from core.throttling import AnonRateThrottle
 from security.lockout import api_lockout_response, token_request_lockout
@@ -27,7 +33,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 class UserSerializer(serializers.ModelSerializer):
     teams = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    full_name = serializers.CharField(source="get_full_name", read_only=True)
+    full_name = StrictCharField(source="get_full_name", read_only=True)
 
     class Meta:
         model = User
@@ -65,12 +71,12 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
-    name = serializers.CharField(max_length=80, required=False, default="API token")
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=4096, trim_whitespace=False)
+    name = StrictCharField(max_length=80, required=False, default="API token")
     scope = serializers.ChoiceField(choices=ApiToken.Scope.choices, default=ApiToken.Scope.WRITE)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    otp = serializers.CharField(
+    otp = StrictCharField(
         max_length=32,
         required=False,
         allow_blank=True,
@@ -81,9 +87,9 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class TokenResponseSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Shown once: store it now.")
-    name = serializers.CharField()
-    scope = serializers.CharField()
+    token = StrictCharField(help_text="Shown once: store it now.")
+    name = StrictCharField()
+    scope = StrictCharField()
     expires_at = serializers.DateTimeField(allow_null=True)
 
 

@@ -176,11 +176,39 @@ SHARED_MODELS: frozenset[str] = frozenset(
 )
 
 
+# --- Events (the activity feed and /api/v1/events/) --------------------------------------
+
+
+def event_scope(user: AnyUser) -> Q:
+    """Q selecting the events the user may see. An event on a relationship is visible exactly
+    when that relationship is, as it is *now* (the join reads its current confidentiality,
+    team and manager); an event whose relationship row is gone matches none of those terms,
+    so only those who read everything see it. Events on no relationship (the registry,
+    plans) are shared like the records they describe."""
+    if not (user.is_authenticated and user.is_active):
+        return Q(pk__in=[])
+    if reads_everything(user):
+        return Q()
+    return Q(relationship_id__isnull=True) | relationship_scope(user, "relationship__")
+
+
+def may_see_organisation_feed(user: AnyUser) -> bool:
+    """ "What changed" across the organisation: executives and admins (everything), managers
+    (what they may see). Contributors follow their relationships and their own activity."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_admin or user.role in (Role.EXECUTIVE, Role.MANAGER))
+    )
+
+
 def visible_rows(queryset: QuerySet, user: AnyUser) -> QuerySet:
     """The rows of ``queryset`` the user may see, whatever its model: relationships and
     their records by ``relationship_scope``; shared records as they are (the same queryset
     object). A model this module does not know is a configuration error, not a guess."""
     label = queryset.model._meta.label_lower
+    if label == "events.event":
+        return queryset.filter(event_scope(user))
     if label in RELATIONSHIP_SCOPED:
         return queryset.filter(relationship_scope(user, RELATIONSHIP_SCOPED[label]))
     if label in SHARED_MODELS:

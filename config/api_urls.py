@@ -21,6 +21,7 @@ API_APPS = [
     "notifications",
     "dashboard",
     "webhooks",
+    "events",
 ]
 
 # No ".json" suffix routes: the API speaks JSON only, and views that take no ``format``

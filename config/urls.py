@@ -28,6 +28,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("security/", include("security.urls")),
+    path("activity/", include("events.urls")),
     # Public survey pages for stakeholders: the views are @login_not_required.
     path("feedback/", include("reviews.public_urls")),
     # The admin's own login form would skip the two-factor step: send it to ours.

@@ -532,6 +532,21 @@ def check_json(data) -> None:
             queue.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
+# --- Text --------------------------------------------------------------------------------
+
+
+class StrictCharField(serializers.CharField):
+    """DRF's CharField turns a number into text (``{"note": 5}`` is stored as "5"); text is
+    due, and anything else is a 400 saying so."""
+
+    default_error_messages = {"not_text": "Must be text (a JSON string), not {input_type}."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 # --- Lists of ids ---------------------------------------------------------------------------
 
 

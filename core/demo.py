@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -309,7 +309,22 @@ def seed_registry(scale: str) -> bool:
                 )
             )
     StageTransition.objects.bulk_create(transitions, batch_size=BATCH)
-    del transitions
+    # ``at`` is stamped on insert (auto_now_add): spread each relationship's moves over its
+    # life so far instead, so its timeline reads in the order things happened.
+    moves: dict[int, list[StageTransition]] = {}
+    for transition in transitions:
+        moves.setdefault(transition.relationship_id, []).append(transition)
+    started = {rel.pk: rel for rel in relationships}
+    for rel_id, path in moves.items():
+        rel = started[rel_id]
+        first = rel.started_on or today - timedelta(days=365)
+        last = rel.ended_on or today
+        span = max((last - first).days, len(path))
+        for step, transition in enumerate(path, start=1):
+            day = first + timedelta(days=span * step // (len(path) + 1))
+            transition.at = timezone.make_aware(datetime.combine(day, time(10, step)))
+    StageTransition.objects.bulk_update(transitions, ["at"], batch_size=BATCH)
+    del transitions, moves
 
     engaged = [r for r in relationships if r.stage != Stage.IDENTIFY]
     built = [r for r in engaged if r.stage in (Stage.BUILD, Stage.REVIEW, Stage.ENDED)]

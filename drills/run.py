@@ -1183,7 +1183,8 @@ def main() -> int:
     parser.add_argument("--redis-down", type=float, default=30.0, help="seconds Redis is down")
     parser.add_argument("--beat-interval", type=float, default=5.0)
     parser.add_argument("--reminders", type=int, default=10_000, help="for two_workers_10k")
-    parser.add_argument("--kill-reminders", type=int, default=3000, help="for worker_kill")
+    # Enough that the run (batched: thousands a second) lasts long enough to be caught midway.
+    parser.add_argument("--kill-reminders", type=int, default=10_000, help="for worker_kill")
     parser.add_argument("--visibility-timeout", type=int, default=15, help="for worker_kill (b)")
     args = parser.parse_args()
     unknown = [name for name in args.drills if name not in DRILLS]

@@ -69,6 +69,8 @@ class Event(models.Model):
             models.Index(fields=["stakeholder", "-id"], name="event_stakeholder_idx"),
             models.Index(fields=["actor", "-id"], name="event_actor_idx"),
             models.Index(fields=["verb", "-id"], name="event_verb_idx"),
+            # The feeds and /api/v1/events/ filtered by verb, newest first by time.
+            models.Index(fields=["verb", "-occurred_at", "-id"], name="event_verb_time_idx"),
             models.Index(fields=["occurred_at"], name="event_occurred_idx"),
             models.Index(
                 fields=["id"],

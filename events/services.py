@@ -109,11 +109,19 @@ def event_record(
 
 
 def events_record(specs: Iterable[EventSpec]) -> list[Event]:
-    """Record many events in one INSERT (a batch job: the reminder run). Events whose uuid
-    was recorded before are skipped, so a job run twice records each event once."""
+    """Record many events in one INSERT (a batch job: the reminder run; a service that did
+    several things). Events whose uuid was recorded before are skipped, so a job run twice
+    records each event once."""
+    specs = list(specs)
     events = [_build(spec) for spec in specs]
     if not events:
         return []
+    if all(spec.uuid is None for spec in specs):
+        # Fresh uuids cannot have been recorded before: no conflict to ignore, and
+        # PostgreSQL returns the new ids with the INSERT.
+        Event.objects.bulk_create(events, batch_size=1000)
+        _dispatch_after_commit([event.pk for event in events])
+        return events
     uuids = [event.uuid for event in events]
     Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=1000)
     # ignore_conflicts leaves pk unset: read back which of them exist now.

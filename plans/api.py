@@ -37,6 +37,7 @@ from core.api import (
     IdsRelatedField,
     RuleBasedWritePermission,
     StrictBooleanFilter,
+    StrictCharField,
     TokenScopePermission,
     error_responses,
 )
@@ -91,7 +92,7 @@ class _Progress:
 
 class ObjectiveSerializer(serializers.ModelSerializer):
     status = EnumField(Objective.Status.choices, "ObjectiveStatusEnum", read_only=True)
-    level_name = serializers.CharField(source="level.name", read_only=True)
+    level_name = StrictCharField(source="level.name", read_only=True)
     kpi_progress = serializers.FloatField(
         read_only=True, allow_null=True, help_text="0–100 toward the KPI target; null without one."
     )
@@ -138,14 +139,14 @@ class ObjectiveInputSerializer(serializers.Serializer):
         help_text="The objective this one contributes to; null for a top of the cascade.",
     )
     level = serializers.PrimaryKeyRelatedField(queryset=ObjectiveLevel.objects.all())
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=10_000, required=False, allow_blank=True)
     owner = serializers.PrimaryKeyRelatedField(queryset=_people(), allow_null=True, required=False)
-    period = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    period = StrictCharField(max_length=40, required=False, allow_blank=True)
     target_date = serializers.DateField(required=False, allow_null=True)
     status = EnumField(Objective.Status.choices, "ObjectiveStatusEnum", required=False)
-    kpi_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    kpi_unit = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    kpi_name = StrictCharField(max_length=120, required=False, allow_blank=True)
+    kpi_unit = StrictCharField(max_length=30, required=False, allow_blank=True)
     kpi_baseline = serializers.DecimalField(
         max_digits=14, decimal_places=2, required=False, allow_null=True
     )
@@ -165,7 +166,7 @@ class ObjectiveMoveSerializer(serializers.Serializer):
 class MeasurementInputSerializer(serializers.Serializer):
     measured_on = serializers.DateField()
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class MeasurementSerializer(serializers.Serializer):
@@ -173,15 +174,15 @@ class MeasurementSerializer(serializers.Serializer):
     objective = serializers.IntegerField(source="objective_id")
     measured_on = serializers.DateField()
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
-    note = serializers.CharField()
+    note = StrictCharField()
 
 
 class ObjectiveNodeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     parent = serializers.IntegerField(source="parent_id", allow_null=True)
-    title = serializers.CharField()
+    title = StrictCharField()
     level = serializers.IntegerField(source="level_id")
-    level_name = serializers.CharField(source="level.name")
+    level_name = StrictCharField(source="level.name")
     status = EnumField(Objective.Status.choices, "ObjectiveStatusEnum")
     owner = serializers.IntegerField(source="owner_id", allow_null=True)
     kpi_progress = serializers.FloatField(allow_null=True)
@@ -434,7 +435,7 @@ class HoursSerializer(serializers.Serializer):
 
 
 class BudgetSerializer(serializers.Serializer):
-    currency = serializers.CharField()
+    currency = StrictCharField()
     planned = serializers.DecimalField(max_digits=16, decimal_places=2)
     spent = serializers.DecimalField(max_digits=16, decimal_places=2)
     over = serializers.BooleanField()
@@ -462,8 +463,8 @@ class PlanDetailSerializer(PlanSerializer):
 
 
 class PlanInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    period = serializers.CharField(max_length=40)
+    title = StrictCharField(max_length=200)
+    period = StrictCharField(max_length=40)
     owner = serializers.PrimaryKeyRelatedField(queryset=_people(), allow_null=True, required=False)
     start_on = serializers.DateField(required=False, allow_null=True)
     end_on = serializers.DateField(required=False, allow_null=True)
@@ -473,7 +474,7 @@ class PlanInputSerializer(serializers.Serializer):
         help_text="Three-letter code, e.g. GBP.",
         error_messages={"invalid": "Use a three-letter currency code, e.g. GBP."},
     )
-    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    description = StrictCharField(max_length=10_000, required=False, allow_blank=True)
     objectives = IdsRelatedField(queryset=Objective.objects.all(), many=True, required=False)
 
 
@@ -627,8 +628,8 @@ class InitiativeInputSerializer(serializers.Serializer):
     plan = serializers.PrimaryKeyRelatedField(
         queryset=Plan.objects.all(), help_text="Set on creation; an initiative stays in its plan."
     )
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=10_000, required=False, allow_blank=True)
     objective = serializers.PrimaryKeyRelatedField(
         queryset=Objective.objects.all(), allow_null=True, required=False
     )

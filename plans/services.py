@@ -18,6 +18,7 @@ from django.db import transaction
 from accounts import permissions
 from accounts.models import User
 from core.errors import PermissionRefused, RuleViolation
+from events.services import event_record
 from plans.models import Initiative, KpiMeasurement, Objective, ObjectiveLevel, Plan
 from relationships.models import Relationship
 from relationships.selectors import relationships_visible_to
@@ -63,6 +64,30 @@ def _check_dates(start: date | None, end: date | None, field: str = "end_on") ->
 
 def _clean(fields: dict) -> dict:
     return {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()}
+
+
+def _display(value) -> str | int | bool | None:
+    """A value as an event's JSON carries it: dates and decimals as text, records by name."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (str, int, bool)):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _changes(before: dict, instance) -> dict[str, list]:
+    """{field: [old, new]} of the fields in ``before`` that ``instance`` now holds otherwise."""
+    return {
+        name: [_display(old), _display(getattr(instance, name))]
+        for name, old in before.items()
+        if getattr(instance, name) != old
+    }
+
+
+def _names(records: Iterable) -> list[str]:
+    return sorted(str(record) for record in records)
 
 
 # --- Objectives -----------------------------------------------------------------------
@@ -139,6 +164,17 @@ def objective_create(
     _check_kpi(objective)
     _stamp(objective, by)
     objective.save()
+    event_record(
+        verb="objective.created",
+        subject=objective,
+        actor=by,
+        data={
+            "level": str(level),
+            "parent": _display(parent),
+            "status": objective.status,
+            "kpi": objective.kpi_name or None,
+        },
+    )
     return objective
 
 
@@ -149,17 +185,26 @@ def objective_update(
     """Edit fields; passing ``parent`` moves the objective too (refusing cycles)."""
     _require_editor(by)
     _check_unknown(fields, OBJECTIVE_FIELDS)
+    changed: dict[str, list] = {}
     if parent is not False:
-        current = Objective.objects.values_list("parent_id", flat=True).get(pk=objective.pk)
-        if (parent.pk if parent else None) != current:
-            objective_move(objective=objective, new_parent=parent, by=by)
+        current = Objective.objects.select_related("parent").get(pk=objective.pk).parent
+        if parent != current:
+            _move(objective=objective, new_parent=parent, by=by)
+            changed["parent"] = [_display(current), _display(parent)]
     locked = Objective.objects.select_for_update().get(pk=objective.pk)
-    for name, value in _clean(fields).items():
+    fields = _clean(fields)
+    before = {name: getattr(locked, name) for name in fields}
+    for name, value in fields.items():
         setattr(locked, name, value)
     _validate(locked)
     _check_kpi(locked)
     _stamp(locked, by)
     locked.save()
+    changed.update(_changes(before, locked))
+    if changed:
+        # One event for the edit, a move included (objective_move records its own only
+        # when called on its own).
+        event_record(verb="objective.updated", subject=locked, actor=by, data={"changes": changed})
     return locked
 
 
@@ -170,6 +215,19 @@ def objective_move(*, objective: Objective, new_parent: Objective | None, by: Us
     Refused with code "cycle" when ``new_parent`` is the objective or one of its descendants.
     """
     _require_editor(by)
+    before = Objective.objects.select_related("parent").get(pk=objective.pk).parent
+    locked = _move(objective=objective, new_parent=new_parent, by=by)
+    if before != new_parent:
+        event_record(
+            verb="objective.moved",
+            subject=locked,
+            actor=by,
+            data={"from": _display(before), "to": _display(new_parent)},
+        )
+    return locked
+
+
+def _move(*, objective: Objective, new_parent: Objective | None, by: User) -> Objective:
     parents = _parent_map()
     _check_no_cycle(parents, objective, new_parent)
     # Race: two moves checked at the same time could each pass and together close a loop
@@ -232,6 +290,17 @@ def objective_delete(
         by_pk = Objective.objects.select_for_update().in_bulk(ids)
         # Deepest first: the parent link protects against deleting a node with children.
         doomed = [by_pk[pk] for pk in reversed(ids) if pk in by_pk] + [locked]
+    # Recorded before the rows go: a deleted objective has no pk to name.
+    event_record(
+        verb="objective.deleted",
+        subject=locked,
+        actor=by,
+        data={
+            "children": children,
+            "deleted": len(doomed),
+            "reattached": len(kids) if children == "reattach" else 0,
+        },
+    )
     for item in doomed:
         _stamp(item, by)
         item.delete()
@@ -260,6 +329,19 @@ def kpi_measurement_record(
         _stamp(locked, by)
         locked.save(update_fields=["kpi_current", "updated_at"])
         objective.kpi_current = latest.value
+    # About the objective (its KPI), which has a page; the measurement is a row of it.
+    event_record(
+        verb="kpi.measured",
+        subject=locked,
+        actor=by,
+        data={
+            "measurement_id": measurement.pk,
+            "kpi": locked.kpi_name,
+            "measured_on": measured_on.isoformat(),
+            "value": f"{measurement.value:.2f}",  # as stored (two places)
+            "current": _display(locked.kpi_current),
+        },
+    )
     return measurement
 
 
@@ -284,7 +366,19 @@ def plan_create(*, by: User, objectives: Iterable[Objective] = (), **fields) -> 
     _validate(plan)
     _stamp(plan, by)
     plan.save()
-    plan.objectives.set(list(objectives))
+    objective_list = list(objectives)
+    plan.objectives.set(objective_list)
+    event_record(
+        verb="plan.created",
+        subject=plan,
+        actor=by,
+        data={
+            "period": plan.period,
+            "start_on": _display(plan.start_on),
+            "end_on": _display(plan.end_on),
+            "objectives": _names(objective_list),
+        },
+    )
     return plan
 
 
@@ -297,14 +391,22 @@ def plan_update(
     fields = _clean(fields)
     _normalise_currency(fields)
     locked = Plan.objects.select_for_update().get(pk=plan.pk)
+    before = {name: getattr(locked, name) for name in fields}
     for name, value in fields.items():
         setattr(locked, name, value)
     _check_dates(locked.start_on, locked.end_on)
     _validate(locked)
     _stamp(locked, by)
     locked.save()
+    changed = _changes(before, locked)
     if objectives is not None:
-        locked.objectives.set(list(objectives))
+        objective_list = list(objectives)
+        names_before = _names(locked.objectives.all())
+        if names_before != _names(objective_list):
+            changed["objectives"] = [names_before, _names(objective_list)]
+        locked.objectives.set(objective_list)
+    if changed:
+        event_record(verb="plan.updated", subject=locked, actor=by, data={"changes": changed})
     return locked
 
 
@@ -386,8 +488,23 @@ def initiative_create(
     relationship_ids = _relationships_for(by, relationships)
     _stamp(initiative, by)
     initiative.save()
-    initiative.people.set(list(people))
+    people_list = list(people)
+    initiative.people.set(people_list)
     initiative.relationships.set(relationship_ids)
+    event_record(
+        verb="initiative.created",
+        subject=initiative,
+        actor=by,
+        data={
+            "plan_id": plan.pk,
+            "plan": str(plan),
+            "objective": _display(initiative.objective),
+            "status": initiative.status,
+            "people": _names(people_list),
+            # Ids only: a relationship's name may be confidential to whoever reads the feed.
+            "relationship_ids": relationship_ids,
+        },
+    )
     return initiative
 
 
@@ -405,6 +522,7 @@ def initiative_update(
     fields = _clean(fields)
     _normalise_currency(fields)
     locked = Initiative.objects.select_for_update().select_related("plan").get(pk=initiative.pk)
+    before = {name: getattr(locked, name) for name in fields}
     for name, value in fields.items():
         setattr(locked, name, value)
     _check_initiative(locked)
@@ -416,8 +534,18 @@ def initiative_update(
     )
     _stamp(locked, by)
     locked.save()
+    changed = _changes(before, locked)
     if people is not None:
-        locked.people.set(list(people))
+        people_list = list(people)
+        names_before = _names(locked.people.all())
+        if names_before != _names(people_list):
+            changed["people"] = [names_before, _names(people_list)]
+        locked.people.set(people_list)
     if relationship_ids is not None:
+        ids_before = sorted(locked.relationships.values_list("pk", flat=True))
+        if ids_before != relationship_ids:
+            changed["relationship_ids"] = [ids_before, relationship_ids]
         locked.relationships.set(relationship_ids)
+    if changed:
+        event_record(verb="initiative.updated", subject=locked, actor=by, data={"changes": changed})
     return locked

@@ -1,14 +1,22 @@
-"""Admin for reference data and repairs. Stage changes go through relationship_transition so
-the lifecycle rules and the transition log hold here too; the stage field is read-only."""
+"""Admin for reference data and repairs. Relationship edits go through relationship_create /
+relationship_update (guards, the row lock, the version check, the event) and stage changes
+through relationship_transition, so the lifecycle rules hold here too. Interactions,
+commitments, value records and the transition log are written on the relationship's own
+pages and only shown here."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 
-from core.errors import RuleViolation
+from core.admin_writes import (
+    REFUSALS,
+    ReadOnlyAdmin,
+    ReadOnlyHistoryAdmin,
+    ServiceHistoryAdmin,
+    VersionedForm,
+)
 from relationships import services
 from relationships.models import (
     Commitment,
@@ -19,6 +27,7 @@ from relationships.models import (
     StageTransition,
     ValueRecord,
 )
+from workflows import lifecycle
 
 # The next stage in the lifecycle; "review" goes on by growing (back to build).
 NEXT_STAGE = {
@@ -47,8 +56,27 @@ class StageTransitionInline(admin.TabularInline):
         return False
 
 
+class RelationshipForm(VersionedForm):
+    class Meta:
+        model = Relationship
+        fields = "__all__"
+
+
+# What relationship_create takes; the rest (partnering session) is edited once it exists.
+CREATE_FIELDS = (
+    "type",
+    "manager",
+    "team",
+    "confidential",
+    "is_key",
+    "purpose",
+    "review_cadence_days",
+)
+
+
 @admin.register(Relationship)
-class RelationshipAdmin(SimpleHistoryAdmin):
+class RelationshipAdmin(ServiceHistoryAdmin):
+    form = RelationshipForm
     list_display = [
         "stakeholder",
         "type",
@@ -68,9 +96,13 @@ class RelationshipAdmin(SimpleHistoryAdmin):
         "started_on",
         "ended_on",
         "end_reason",
+        "next_review_on",
         "health_score",
         "health_reasons",
         "last_interaction_on",
+        "manager_rating",
+        "manager_rating_note",
+        "manager_rating_on",
         "version",
         "created_by",
         "created_at",
@@ -79,16 +111,37 @@ class RelationshipAdmin(SimpleHistoryAdmin):
     inlines = [StageTransitionInline]
     actions = ["move_to_next_stage"]
 
-    def save_model(self, request, obj, form, change) -> None:
-        # An admin edit is an edit like any other: bump the version so an open edit form
-        # elsewhere notices it, and record who did it.
-        if change:
-            obj.version += 1
-        else:
-            obj.created_by = request.user
-        obj._history_user = request.user
-        super().save_model(request, obj, form, change)
-        services.relationship_refresh_health(obj)
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        if obj is None:
+            return ["stakeholder", *CREATE_FIELDS]
+        # The stakeholder is fixed once the relationship exists; stage moves are the action.
+        return [
+            "stakeholder",
+            *services.EDITABLE_FIELDS,
+            "expected_version",
+            *self.readonly_fields,
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [*self.readonly_fields, "stakeholder"] if obj else []
+
+    def service_save(self, request, obj: Relationship, form, change: bool) -> Relationship:
+        data = form.cleaned_data
+        if not change:
+            return lifecycle.relationship_open(
+                stakeholder=data["stakeholder"],
+                by=request.user,
+                **{name: data[name] for name in CREATE_FIELDS},
+            )
+        return lifecycle.relationship_edit(
+            relationship=obj,
+            by=request.user,
+            expected_version=data["expected_version"],
+            **{name: data[name] for name in services.EDITABLE_FIELDS if name in data},
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # a relationship ends (a stage move with a reason); it is not deleted
 
     @admin.action(description="Move to the next stage (obeying the lifecycle rules)")
     def move_to_next_stage(self, request: HttpRequest, queryset: QuerySet[Relationship]) -> None:
@@ -99,14 +152,14 @@ class RelationshipAdmin(SimpleHistoryAdmin):
                 refused.append(f"{relationship}: it has ended.")
                 continue
             try:
-                services.relationship_transition(
+                lifecycle.relationship_move(
                     relationship=relationship,
                     to_stage=to_stage,
                     by=request.user,
                     note="Moved from the admin.",
                     expected_stage=relationship.stage,
                 )
-            except RuleViolation as error:
+            except REFUSALS as error:
                 refused.append(f"{relationship}: {error.message}")
             else:
                 moved += 1
@@ -117,31 +170,16 @@ class RelationshipAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StageTransition)
-class StageTransitionAdmin(admin.ModelAdmin):
+class StageTransitionAdmin(ReadOnlyAdmin):
     # The log is written by relationship_transition only; here it is read.
     list_display = ["relationship", "from_stage", "to_stage", "by", "at"]
     list_filter = ["to_stage"]
     list_select_related = ["relationship__stakeholder", "relationship__type", "by"]
     search_fields = ["relationship__stakeholder__name", "note"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class _RecordAdmin(SimpleHistoryAdmin):
-    def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.created_by = request.user
-        obj._history_user = request.user
-        super().save_model(request, obj, form, change)
-        services.relationship_refresh_health(obj.relationship)
-
 
 @admin.register(Interaction)
-class InteractionAdmin(_RecordAdmin):
+class InteractionAdmin(ReadOnlyHistoryAdmin):
     list_display = ["relationship", "occurred_on", "channel", "sentiment", "is_key_experience"]
     list_filter = ["channel", "is_key_experience", "outcome"]
     list_select_related = ["relationship__stakeholder", "relationship__type"]
@@ -153,7 +191,7 @@ class InteractionAdmin(_RecordAdmin):
 
 
 @admin.register(Commitment)
-class CommitmentAdmin(_RecordAdmin):
+class CommitmentAdmin(ReadOnlyHistoryAdmin):
     list_display = ["description", "relationship", "direction", "owner", "due_on", "status"]
     list_filter = ["status", "direction"]
     list_select_related = ["relationship__stakeholder", "relationship__type", "owner"]
@@ -163,7 +201,7 @@ class CommitmentAdmin(_RecordAdmin):
 
 
 @admin.register(ValueRecord)
-class ValueRecordAdmin(_RecordAdmin):
+class ValueRecordAdmin(ReadOnlyHistoryAdmin):
     list_display = ["relationship", "recorded_on", "kind", "amount", "unit"]
     list_filter = ["kind"]
     list_select_related = ["relationship__stakeholder", "relationship__type"]

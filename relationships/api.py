@@ -38,6 +38,7 @@ from core.api import (
     NamedSearchFilter,
     NewestFirstCursorPagination,
     StrictBooleanFilter,
+    StrictCharField,
     VisibleIdsFilterBackend,
     error_responses,
     rule_error_example,
@@ -54,6 +55,7 @@ from relationships.models import (
     ValueRecord,
 )
 from stakeholders.models import Contact, Stakeholder
+from workflows import lifecycle
 
 
 class VisibleRelationshipField(serializers.PrimaryKeyRelatedField):
@@ -83,12 +85,12 @@ def _people_of(relationship: Relationship):
 
 class RelationshipSerializer(serializers.ModelSerializer):
     stage = EnumField(Stage.choices, "Stage", read_only=True)
-    stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
-    type_name = serializers.CharField(source="type.name", read_only=True, allow_null=True)
+    stakeholder_name = StrictCharField(source="stakeholder.name", read_only=True)
+    type_name = StrictCharField(source="type.name", read_only=True, allow_null=True)
     manager_name = serializers.SerializerMethodField()
-    team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True)
-    health_band = serializers.CharField(read_only=True)
-    health_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    team_name = StrictCharField(source="team.name", read_only=True, allow_null=True)
+    health_band = StrictCharField(read_only=True)
+    health_reasons = serializers.ListField(child=StrictCharField(), read_only=True)
 
     class Meta:
         model = Relationship
@@ -154,7 +156,7 @@ class _RelationshipFields(serializers.Serializer):
         required=False, help_text="Visible only to its team, its manager, executives, admins."
     )
     is_key = serializers.BooleanField(required=False)
-    purpose = serializers.CharField(max_length=LONG_TEXT, allow_blank=True, required=False)
+    purpose = StrictCharField(max_length=LONG_TEXT, allow_blank=True, required=False)
     review_cadence_days = serializers.IntegerField(
         min_value=7,
         max_value=730,
@@ -173,14 +175,14 @@ class RelationshipUpdateSerializer(_RelationshipFields):
         min_value=1, help_text="The version you read: a newer one answers 409."
     )
     partnering_session_on = serializers.DateField(allow_null=True, required=False)
-    partnering_session_notes = serializers.CharField(
+    partnering_session_notes = StrictCharField(
         max_length=LONG_TEXT, allow_blank=True, required=False
     )
 
 
 class TransitionInputSerializer(serializers.Serializer):
     to_stage = EnumField(Stage.choices, "Stage")
-    note = serializers.CharField(
+    note = StrictCharField(
         max_length=LONG_TEXT,
         allow_blank=True,
         required=False,
@@ -223,7 +225,7 @@ class TransitionResultSerializer(StageTransitionSerializer):
 
 class RatingInputSerializer(serializers.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=5)
-    note = serializers.CharField(max_length=LONG_TEXT, allow_blank=True, required=False)
+    note = StrictCharField(max_length=LONG_TEXT, allow_blank=True, required=False)
 
 
 @extend_schema_view(
@@ -303,7 +305,7 @@ class RelationshipViewSet(
     def create(self, request, *args, **kwargs):
         data = RelationshipCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        relationship = services.relationship_create(by=request.user, **data.validated_data)
+        relationship = lifecycle.relationship_open(by=request.user, **data.validated_data)
         return self._render(relationship.pk, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -312,7 +314,7 @@ class RelationshipViewSet(
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
         expected = changes.pop("version")
-        services.relationship_update(
+        lifecycle.relationship_edit(
             relationship=relationship, by=request.user, expected_version=expected, **changes
         )
         return self._render(relationship.pk)
@@ -369,7 +371,7 @@ class RelationshipViewSet(
         relationship = self.get_object()
         data = TransitionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        transition = services.relationship_transition(
+        transition = lifecycle.relationship_move(
             relationship=relationship,
             by=request.user,
             to_stage=data.validated_data["to_stage"],
@@ -454,7 +456,7 @@ class InteractionSerializer(serializers.ModelSerializer):
 
 
 class FollowUpSerializer(serializers.Serializer):
-    description = serializers.CharField(max_length=LONG_TEXT)
+    description = StrictCharField(max_length=LONG_TEXT)
     due_on = serializers.DateField(required=False, allow_null=True)
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True),
@@ -468,7 +470,7 @@ class InteractionInputSerializer(serializers.Serializer):
     relationship = VisibleRelationshipField()
     occurred_on = serializers.DateField(help_text="Not in the future.")
     channel = EnumField(Interaction.Channel.choices, "InteractionChannel")
-    summary = serializers.CharField(max_length=LONG_TEXT)
+    summary = StrictCharField(max_length=LONG_TEXT)
     sentiment = serializers.IntegerField(min_value=-2, max_value=2, default=0)
     participant_users = IdsRelatedField(
         queryset=User.objects.filter(is_active=True),
@@ -644,7 +646,7 @@ class CommitmentSerializer(serializers.ModelSerializer):
 class CommitmentInputSerializer(serializers.Serializer):
     relationship = VisibleRelationshipField()
     direction = EnumField(Commitment.Direction.choices, "CommitmentDirection")
-    description = serializers.CharField(max_length=LONG_TEXT)
+    description = StrictCharField(max_length=LONG_TEXT)
     due_on = serializers.DateField(required=False, allow_null=True)
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True),
@@ -783,10 +785,10 @@ class ValueRecordInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Required unless the kind is qualitative.",
     )
-    unit = serializers.CharField(
+    unit = StrictCharField(
         max_length=20, allow_blank=True, required=False, help_text="GBP, EUR, hours …"
     )
-    note = serializers.CharField(
+    note = StrictCharField(
         max_length=LONG_TEXT,
         allow_blank=True,
         required=False,

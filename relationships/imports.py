@@ -11,8 +11,8 @@ from django import forms
 from accounts import permissions
 from accounts.models import Team, User
 from relationships.models import Relationship, RelationshipType
-from relationships.services import relationship_create
 from stakeholders.imports import CsvBooleanField, Importer, RowError, StakeholderLookup
+from workflows.lifecycle import relationship_open
 
 
 class RelationshipRowForm(forms.Form):
@@ -27,6 +27,7 @@ class RelationshipRowForm(forms.Form):
 class RelationshipImporter(Importer):
     kind = "relationships"
     label = "Relationships"
+    event_verb = "relationships.imported"
     columns = {
         "stakeholder": True,
         "type": True,
@@ -75,4 +76,4 @@ class RelationshipImporter(Importer):
         return cleaned
 
     def create(self, cleaned: dict) -> Relationship:
-        return relationship_create(by=self.by, **cleaned)
+        return relationship_open(by=self.by, **cleaned)

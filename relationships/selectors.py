@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import (
@@ -18,15 +18,15 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncMonth
 from django.http import Http404
-from django.utils import timezone
 
 from accounts import permissions
+from events.models import Event
+from events.selectors import FeedPage, describe, feed_page
 from relationships.models import (
     ACTIVE_STAGES,
     Commitment,
     Interaction,
     Relationship,
-    StageTransition,
     ValueRecord,
 )
 
@@ -78,57 +78,30 @@ def value_records_visible_to(user) -> QuerySet[ValueRecord]:
 # query counts stay flat as relationships grow (the tests pin them).
 
 
-@dataclass
-class TimelineEntry:
-    on: date
-    kind: str  # "interaction", "transition" or "value"
-    item: Interaction | StageTransition | ValueRecord
-    sort_key: tuple = ()
-    follow_ups: list[Commitment] = field(default_factory=list)  # interactions only
+def relationship_timeline(relationship: Relationship, limit: int = 50) -> FeedPage:
+    """The relationship's events, newest first by time (one query, actors joined); the
+    page's ``older`` cursor continues it at /activity/relationships/<pk>/. The caller has
+    checked the user may see the relationship, and then may see all of its events
+    (accounts.permissions.event_scope is the relationship's own rule)."""
+    events = Event.objects.filter(relationship_id=relationship.pk).select_related("actor")
+    return feed_page(events, size=limit)
 
 
-# Other apps (reviews) register f(relationship, limit) -> list[TimelineEntry] here, so their
-# records join the timeline without this app importing them.
-TIMELINE_PROVIDERS: list = []
-
-
-def relationship_timeline(relationship: Relationship, limit: int = 100) -> list[TimelineEntry]:
-    """Interactions, stage changes and value records merged by date, newest first."""
-    interactions = (
-        relationship.interactions.select_related("created_by")
-        .prefetch_related("participant_users", "participant_contacts")
-        .order_by("-occurred_on", "-id")[:limit]
-    )
-    transitions = relationship.transitions.select_related("by").order_by("-at", "-id")[:limit]
-    values = _value_records(relationship)[:limit]
-    # Follow-ups come from the commitments the page's commitments section reads anyway.
-    follow_ups: dict[int, list[Commitment]] = {}
-    for commitment in sorted(_commitments(relationship), key=lambda c: c.pk):
-        if commitment.source_interaction_id is not None:
-            follow_ups.setdefault(commitment.source_interaction_id, []).append(commitment)
-    entries = [timeline_entry(i, follow_ups.get(i.pk, [])) for i in interactions]
-    entries += [timeline_entry(t) for t in transitions]
-    entries += [timeline_entry(v) for v in values]
-    for provider in TIMELINE_PROVIDERS:
-        entries += provider(relationship, limit)
-    entries.sort(key=lambda e: e.sort_key, reverse=True)
-    return entries[:limit]
-
-
-def timeline_entry(
-    item: Interaction | StageTransition | ValueRecord,
-    follow_ups: list[Commitment] | None = None,
-) -> TimelineEntry:
-    if isinstance(item, Interaction):
-        if follow_ups is None:
-            follow_ups = list(item.follow_ups.select_related("owner").order_by("id"))
-        return TimelineEntry(
-            item.occurred_on, "interaction", item, (item.occurred_on, 1, item.pk), follow_ups
+def timeline_entry(item: Interaction | ValueRecord | Commitment) -> Event | None:
+    """The event just recorded about ``item``, for the new entry the page puts on top of
+    its timeline. Looked up through the relationship's index, newest first: one short
+    query."""
+    event = (
+        Event.objects.filter(
+            relationship_id=item.relationship_id,
+            subject_type=item._meta.label_lower,
+            subject_id=item.pk,
         )
-    if isinstance(item, StageTransition):
-        on = timezone.localdate(item.at)
-        return TimelineEntry(on, "transition", item, (on, 2, item.pk))
-    return TimelineEntry(item.recorded_on, "value", item, (item.recorded_on, 0, item.pk))
+        .select_related("actor")
+        .order_by("-id")
+        .first()
+    )
+    return describe(event) if event is not None else None
 
 
 @dataclass

@@ -3,6 +3,10 @@
 Each function validates, runs in one transaction, records who did it (simple_history's
 history_user and the transition log) and raises a RuleViolation/ConcurrencyConflict with a
 machine-readable code and a message a person can act on. Nothing is saved when one is raised.
+
+What a write means for other apps (the review schedule follows the stage and cadence) is
+not done here: relationships never imports reviews. The entry points call the workflow
+functions in ``workflows.lifecycle``, which call these and then the reviews step, once.
 """
 
 from __future__ import annotations
@@ -20,8 +24,7 @@ from accounts.models import Team, User
 from core import dataversion
 from core.errors import ConcurrencyConflict, RuleViolation
 from core.errors import PermissionRefused as _PermissionRefused
-from events.services import event_record
-from relationships import signals
+from events.services import EventSpec, event_record, events_record
 from relationships.health import HealthFacts, compute_health
 from relationships.models import (
     ACTIVE_STAGES,
@@ -140,6 +143,23 @@ def transition_problems(relationship: Relationship, to_stage: str, note: str = "
     return problems
 
 
+def _lock(pk: int) -> Relationship:
+    """The relationship row, locked until the transaction ends, with what its events and the
+    schedule read (the stakeholder's name, the type's cadence) in the same query."""
+    return (
+        Relationship.objects.select_for_update(of=("self",))
+        .select_related("stakeholder", "type")
+        .get(pk=pk)
+    )
+
+
+def _copy_state(target: Relationship, source: Relationship) -> None:
+    """Bring the caller's object up to date from the locked copy, without reading it again."""
+    if target is not source:
+        for field in Relationship._meta.concrete_fields:
+            setattr(target, field.attname, getattr(source, field.attname))
+
+
 @transaction.atomic
 def relationship_transition(
     *,
@@ -153,9 +173,10 @@ def relationship_transition(
 
     ``expected_stage`` is the stage the caller saw (the board sends it): if someone moved the
     relationship meanwhile, the move is refused instead of applied to a different state.
+    The review schedule is not touched: call ``workflows.lifecycle.relationship_move``.
     """
     # Lock the row: two people moving the same card at once must not both pass the guards.
-    locked = Relationship.objects.select_for_update().get(pk=relationship.pk)
+    locked = _lock(relationship.pk)
     if not permissions.may_change_relationship(by, locked):
         raise PermissionRefused()
     if expected_stage and locked.stage != expected_stage:
@@ -164,40 +185,65 @@ def relationship_transition(
             f"Someone moved this relationship to {Stage(locked.stage).label} meanwhile; "
             "reload to see the current state.",
         )
-    problems = transition_problems(locked, to_stage, note)
-    if problems:
-        raise problems[0] if len(problems) == 1 else _combine(problems)
+    [transition] = relationship_moves_apply(locked=locked, moves=[(to_stage, note)], by=by)
+    # Callers keep using the object they passed in; bring it up to date.
+    _copy_state(relationship, locked)
+    return transition
 
-    from_stage = locked.stage
+
+def relationship_moves_apply(
+    *,
+    locked: Relationship,
+    moves: list[tuple[str, str]],
+    by: User,
+    events: list[EventSpec] | None = None,
+) -> list[StageTransition]:
+    """Apply one or more lifecycle moves ``(to_stage, note)`` in order, each checked against
+    the rules, then save the row once: one UPDATE, one history row, the transitions and
+    their events in one INSERT each (a completed review moves Build → Review → Build).
+
+    The caller has locked ``locked`` (``select_for_update``) in its open transaction and
+    checked that ``by`` may change it; nothing is written if any move is refused.
+    ``events``: a list to add the moves' events to, for a caller that records them with its
+    own in one INSERT (``events_record``); by default they are recorded here.
+    """
     today = _today()
-    locked.stage = to_stage
-    if from_stage == Stage.IDENTIFY and not locked.started_on:
-        locked.started_on = today
-    if to_stage == Stage.ENDED:
-        locked.ended_on = today
-        locked.end_reason = note.strip()
-        locked.next_review_on = None
-    locked.version += 1  # the row lock above makes this increment race-free
+    transitions: list[StageTransition] = []
+    moved_events: list[EventSpec] = []
+    for to_stage, note in moves:
+        problems = transition_problems(locked, to_stage, note)
+        if problems:
+            raise problems[0] if len(problems) == 1 else _combine(problems)
+        from_stage = locked.stage
+        locked.stage = to_stage
+        if from_stage == Stage.IDENTIFY and not locked.started_on:
+            locked.started_on = today
+        if to_stage == Stage.ENDED:
+            locked.ended_on = today
+            locked.end_reason = note.strip()
+            locked.next_review_on = None
+        transitions.append(
+            StageTransition(
+                relationship=locked,
+                from_stage=from_stage,
+                to_stage=to_stage,
+                by=by,
+                note=note.strip(),
+            )
+        )
+        moved = {"from_stage": from_stage, "to_stage": to_stage, "note": note.strip()}
+        moved_events.append(EventSpec("relationship.stage_changed", locked, by, moved))
+        if to_stage == Stage.ENDED:
+            moved_events.append(EventSpec("relationship.ended", locked, by, moved))
+    locked.version += 1  # the caller's row lock makes this increment race-free
     _stamp(locked, by)
     locked.save()
-    transition = StageTransition.objects.create(
-        relationship=locked, from_stage=from_stage, to_stage=to_stage, by=by, note=note.strip()
-    )
-    moved = {"from_stage": from_stage, "to_stage": to_stage, "note": note.strip()}
-    event_record(verb="relationship.stage_changed", subject=locked, actor=by, data=moved)
-    if to_stage == Stage.ENDED:
-        event_record(verb="relationship.ended", subject=locked, actor=by, data=moved)
-    signals.stage_changed.send(
-        sender=Relationship,
-        relationship=locked,
-        from_stage=from_stage,
-        to_stage=to_stage,
-        by=by,
-        transition=transition,
-    )
-    # Callers keep using the object they passed in; bring it up to date.
-    relationship.refresh_from_db()
-    return transition
+    StageTransition.objects.bulk_create(transitions)
+    if events is None:
+        events_record(moved_events)
+    else:
+        events.extend(moved_events)
+    return transitions
 
 
 def _combine(problems: list[RuleViolation]) -> RuleViolation:
@@ -270,7 +316,6 @@ def relationship_create(
         actor=by,
         data={"stage": relationship.stage, "confidential": relationship.confidential},
     )
-    signals.relationship_created.send(sender=Relationship, relationship=relationship, by=by)
     return relationship
 
 
@@ -282,7 +327,7 @@ def relationship_update(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise RuleViolation("not_editable", f"These fields cannot be edited: {sorted(unknown)}")
-    locked = Relationship.objects.select_for_update().get(pk=relationship.pk)
+    locked = _lock(relationship.pk)
     if not permissions.may_change_relationship(by, locked):
         raise PermissionRefused()
     if locked.version != expected_version:
@@ -303,7 +348,7 @@ def relationship_update(
         event_record(
             verb="relationship.updated", subject=locked, actor=by, data={"changes": changed}
         )
-    relationship.refresh_from_db()
+    _copy_state(relationship, locked)
     return locked
 
 
@@ -344,7 +389,7 @@ def relationship_rate(*, relationship: Relationship, by: User, rating: int, note
     if rating not in range(1, 6):
         raise RuleViolation("invalid_rating", "The rating must be from 1 to 5.", "rating")
     # Lock and save the current row, so a stale caller copy never rewrites other fields.
-    locked = Relationship.objects.select_for_update().get(pk=relationship.pk)
+    locked = _lock(relationship.pk)
     if not permissions.may_change_relationship(by, locked):
         raise PermissionRefused()
     locked.manager_rating = rating
@@ -359,7 +404,7 @@ def relationship_rate(*, relationship: Relationship, by: User, rating: int, note
         actor=by,
         data={"rating": rating, "note": locked.manager_rating_note[:200]},
     )
-    relationship.refresh_from_db()
+    _copy_state(relationship, locked)
 
 
 # --- Interactions, commitments, value -------------------------------------------------
@@ -432,8 +477,9 @@ def interaction_log(
     )
     _stamp(interaction, by)
     interaction.save()
-    interaction.participant_users.set(participant_users)
-    interaction.participant_contacts.set(contacts)
+    # A new interaction has no participants yet: add them, without reading the current set.
+    interaction.participant_users.add(*participant_users)
+    interaction.participant_contacts.add(*contacts)
     event_record(
         verb="interaction.logged",
         subject=interaction,
@@ -447,7 +493,8 @@ def interaction_log(
         },
     )
     if follow_up and follow_up.description.strip():
-        commitment_create(
+        # Within this transaction already: no savepoint of its own.
+        _commitment_create(
             relationship=relationship,
             by=by,
             direction=Commitment.Direction.OURS,
@@ -472,6 +519,29 @@ def commitment_create(
     owner: User | None = None,
     source_interaction: Interaction | None = None,
     refresh_health: bool = True,
+) -> Commitment:
+    return _commitment_create(
+        relationship=relationship,
+        by=by,
+        direction=direction,
+        description=description,
+        due_on=due_on,
+        owner=owner,
+        source_interaction=source_interaction,
+        refresh_health=refresh_health,
+    )
+
+
+def _commitment_create(
+    *,
+    relationship: Relationship,
+    by: User,
+    direction: str,
+    description: str,
+    due_on: date | None,
+    owner: User | None,
+    source_interaction: Interaction | None,
+    refresh_health: bool,
 ) -> Commitment:
     if not permissions.may_contribute_to_relationship(by, relationship):
         raise PermissionRefused("You may not add commitments to this relationship.")
@@ -637,12 +707,18 @@ def _set_initial_health(relationship: Relationship) -> None:
     )
 
 
-def relationship_refresh_health(relationship: Relationship) -> None:
-    """Recompute one relationship's health after something that feeds it changed."""
+def relationship_refresh_health(relationship: Relationship, *, also: Iterable[str] = ()) -> None:
+    """Recompute one relationship's health after something that feeds it changed.
+
+    ``also``: other fields the caller set on the object, written in the same UPDATE.
+    """
     facts = _health_facts([relationship.pk], _today())[relationship.pk]
     score, reasons = compute_health(facts)
     Relationship.objects.filter(pk=relationship.pk).update(
-        health_score=score, health_reasons=reasons, last_interaction_on=facts.last_interaction_on
+        health_score=score,
+        health_reasons=reasons,
+        last_interaction_on=facts.last_interaction_on,
+        **{name: getattr(relationship, name) for name in also},
     )
     relationship.health_score = score
     relationship.health_reasons = reasons

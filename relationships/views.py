@@ -42,6 +42,7 @@ from relationships.health import __doc__ as HEALTH_RULE_DOC
 from relationships.models import LIFECYCLE, Relationship, Stage
 from security.services import export_detail, security_event_record
 from stakeholders.models import Stakeholder
+from workflows import lifecycle
 
 PAGE_SIZE = 25
 # Enough cards to work a column; the rest are one click away in the filtered list.
@@ -167,7 +168,7 @@ def create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                relationship = services.relationship_create(by=request.user, **data)
+                relationship = lifecycle.relationship_open(by=request.user, **data)
             except RuleViolation as error:
                 add_rule_error(form, error)
             else:
@@ -200,7 +201,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 if name in form.changed_data
             }
             try:
-                services.relationship_update(
+                lifecycle.relationship_edit(
                     relationship=relationship,
                     by=request.user,
                     expected_version=form.cleaned_data["version"],
@@ -367,7 +368,7 @@ def transition(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.relationship_transition(
+            lifecycle.relationship_move(
                 relationship=relationship,
                 to_stage=data["to_stage"],
                 by=request.user,

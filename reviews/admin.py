@@ -1,11 +1,14 @@
-from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+"""Reviews, reminders, digests and stakeholder feedback are written by the reviews services
+and tasks (and the stakeholder's survey link); the admin shows them and writes none."""
 
+from django.contrib import admin
+
+from core.admin_writes import ReadOnlyAdmin, ReadOnlyHistoryAdmin
 from reviews.models import Digest, FeedbackRequest, FeedbackResponse, Reminder, Review
 
 
 @admin.register(Review)
-class ReviewAdmin(SimpleHistoryAdmin):
+class ReviewAdmin(ReadOnlyHistoryAdmin):
     list_display = ["relationship", "status", "due_on", "decision", "completed_on", "completed_by"]
     list_filter = ["status", "decision"]
     search_fields = ["relationship__stakeholder__name"]
@@ -15,7 +18,7 @@ class ReviewAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ReadOnlyAdmin):
     list_display = [
         "kind",
         "recipient",
@@ -30,19 +33,19 @@ class ReminderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Digest)
-class DigestAdmin(admin.ModelAdmin):
+class DigestAdmin(ReadOnlyAdmin):
     list_display = ["recipient", "for_date", "items", "sent_at"]
     raw_id_fields = ["recipient"]
 
 
 @admin.register(FeedbackRequest)
-class FeedbackRequestAdmin(SimpleHistoryAdmin):
+class FeedbackRequestAdmin(ReadOnlyHistoryAdmin):
     list_display = ["relationship", "contact", "sent_by", "created_at", "sent_at", "answered_at"]
     raw_id_fields = ["relationship", "contact", "sent_by"]
     exclude = ["nonce_hash"]
 
 
 @admin.register(FeedbackResponse)
-class FeedbackResponseAdmin(admin.ModelAdmin):
+class FeedbackResponseAdmin(ReadOnlyAdmin):
     list_display = ["relationship", "satisfaction", "submitted_at"]
     raw_id_fields = ["request", "relationship"]

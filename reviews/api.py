@@ -8,7 +8,7 @@ relationship is (accounts.permissions.relationship_scope): anything else answers
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
@@ -24,7 +24,13 @@ from rest_framework.response import Response
 
 from accounts import permissions
 from accounts.models import User
-from core.api import FILTER_BACKENDS, EnumField, StrictBooleanFilter, error_responses
+from core.api import (
+    FILTER_BACKENDS,
+    EnumField,
+    StrictBooleanFilter,
+    StrictCharField,
+    error_responses,
+)
 from core.errors import PermissionRefused
 from relationships.models import Relationship
 from reviews import selectors, services
@@ -54,7 +60,7 @@ class VisibleRelationships(serializers.PrimaryKeyRelatedField):
 
 
 class ReviewSerializer(serializers.ModelSerializer):
-    stakeholder = serializers.CharField(source="relationship.stakeholder.name", read_only=True)
+    stakeholder = StrictCharField(source="relationship.stakeholder.name", read_only=True)
     status = EnumField(Review.Status.choices, "ReviewStatusEnum", read_only=True)
     state = EnumField(
         REVIEW_STATES,
@@ -106,18 +112,14 @@ class ReviewCompleteSerializer(serializers.Serializer):
     value_to_us = _rating(RATING_QUESTIONS["value_to_us"])
     value_to_them = _rating(RATING_QUESTIONS["value_to_them"])
     overall = _rating(RATING_QUESTIONS["overall"])
-    went_well = serializers.CharField(
-        max_length=10_000, required=False, allow_blank=True, default=""
-    )
-    went_badly = serializers.CharField(
-        max_length=10_000, required=False, allow_blank=True, default=""
-    )
+    went_well = StrictCharField(max_length=10_000, required=False, allow_blank=True, default="")
+    went_badly = StrictCharField(max_length=10_000, required=False, allow_blank=True, default="")
     decision = EnumField(
         Review.Decision.choices,
         "ReviewDecisionInputEnum",
         help_text="grow → Build, change → Present, end → Ended (each through the lifecycle).",
     )
-    decision_note = serializers.CharField(
+    decision_note = StrictCharField(
         max_length=10_000,
         required=False,
         allow_blank=True,
@@ -209,6 +211,9 @@ COMPLETE_EXAMPLES = [
     ),
 ]
 
+# The executives asked, as ids (what the serializer shows).
+REVIEWER_IDS = Prefetch("reviewers", queryset=User.objects.only("id"))
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -230,12 +235,10 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ["-due_on", "-id"]
 
     def get_queryset(self) -> QuerySet[Review]:
-        return selectors.with_state(
-            selectors.reviews_visible_to(self.request.user).prefetch_related(
-                Prefetch("reviewers", queryset=User.objects.only("id"))
-            ),
-            timezone.localdate(),
-        ).order_by(*self.ordering)
+        queryset = selectors.reviews_visible_to(self.request.user)
+        if self.action != "complete":  # completing answers with the review as written
+            queryset = queryset.prefetch_related(REVIEWER_IDS)
+        return selectors.with_state(queryset, timezone.localdate()).order_by(*self.ordering)
 
     def _output(self, review: Review, code: int = status.HTTP_200_OK) -> Response:
         review = self.get_queryset().get(pk=review.pk)
@@ -267,7 +270,11 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
             by=request.user,
             **fields,
         )
-        return self._output(review)
+        # The review as written, not read again: a closed review's state is its status
+        # (selectors.with_state); only the reviewers' ids are read.
+        review.state = review.status
+        prefetch_related_objects([review], REVIEWER_IDS)
+        return Response(self.get_serializer(review).data)
 
     @extend_schema(
         description="Start a review of a relationship now: from Build this moves it to Review "
@@ -331,8 +338,8 @@ FEEDBACK_STATES = [
 
 
 class FeedbackRequestSerializer(serializers.ModelSerializer):
-    stakeholder = serializers.CharField(source="relationship.stakeholder.name", read_only=True)
-    contact_name = serializers.CharField(source="contact.name", read_only=True)
+    stakeholder = StrictCharField(source="relationship.stakeholder.name", read_only=True)
+    contact_name = StrictCharField(source="contact.name", read_only=True)
     state = serializers.SerializerMethodField()
     response = serializers.SerializerMethodField(help_text="The stakeholder's answer, if any.")
 
@@ -381,7 +388,7 @@ class FeedbackRequestInputSerializer(serializers.Serializer):
         queryset=Contact.objects.all(),
         help_text="A contact of the relationship's stakeholder, with an e-mail address.",
     )
-    message = serializers.CharField(
+    message = StrictCharField(
         max_length=2000,
         required=False,
         allow_blank=True,

@@ -11,9 +11,12 @@ Everything is derived from database state, so a run after any outage sends what 
    downtime owes today's only: no flood. It reads only open reviews due by the horizon and
    open commitments past due (indexed), in id-ordered batches: its cost follows the number
    of due items, not the number of relationships.
-2. ``reminders_deliver`` claims undelivered rows with ``select_for_update(skip_locked=True)``
-   and creates the in-app notification in the same transaction as it stamps ``notified_at``:
-   a crash rolls both back, a concurrent run skips the locked rows.
+2. ``reminders_deliver`` claims undelivered rows in batches with
+   ``select_for_update(skip_locked=True)`` and creates the batch's in-app notifications in
+   the same transaction as it stamps ``notified_at``: a crash rolls both back, a concurrent
+   run skips the locked rows. A batch costs a few queries whatever its size (one INSERT of
+   its notifications, one UPDATE of its stamps, one of its events); ``bench/reminders.py``
+   times the first run on the large dataset.
 3. ``escalations_email`` sends escalations immediately (one mail each); ``digests_send``
    sends each user one digest a day (after REMINDER_DIGEST_HOUR) of their other reminders.
    Both stamp ``emailed_at`` before sending (at most once); a failed send un-stamps so the
@@ -39,7 +42,7 @@ from accounts.permissions import relationship_seen_by
 from core.links import absolute_url
 from events.services import EventSpec, events_record
 from notifications.selectors import preferences_for_users
-from notifications.services import notification_create
+from notifications.services import NotificationSpec, notifications_create
 from relationships.models import ACTIVE_STAGES, Commitment
 from reviews import links
 from reviews.models import Digest, Reminder, Review
@@ -201,15 +204,44 @@ def reminders_scan(*, today: date | None = None) -> int:
 # --- 2. In-app delivery ---------------------------------------------------------------
 
 
-def _claim(queryset, limit: int) -> list[Reminder]:
-    return list(
+# What is_current(), describe() and the review's event read of a reminder's subject (the
+# stakeholder names the reminder, the type names the review): a backlog is thousands of
+# rows, so only these columns are loaded. A field read that is missing here costs a query
+# per reminder, which the delivery's query-count test catches.
+DESCRIBED_BY = (
+    "review__relationship__stakeholder",
+    "review__relationship__type",
+    "commitment__relationship__stakeholder",
+)
+DESCRIBED_FIELDS = (
+    *(field.name for field in Reminder._meta.concrete_fields),
+    "review__status",
+    "review__due_on",
+    "review__relationship__team_id",
+    "review__relationship__stakeholder__name",
+    "review__relationship__type__name",
+    "commitment__status",
+    "commitment__description",
+    "commitment__due_on",
+    "commitment__relationship__stakeholder__name",
+)
+
+
+def _claim(queryset, limit: int, *, with_email: bool = False) -> list[Reminder]:
+    """Lock up to ``limit`` of these rows, skipping those a concurrent run holds, then load
+    them with what describes them (and the recipient's address ``with_email``). The lock
+    reads the reminder rows alone: joined and sorted in one query, every waiting row would
+    be read again for each batch."""
+    ids = list(
         queryset.select_for_update(skip_locked=True, of=("self",))
-        .select_related(
-            "review__relationship__stakeholder",
-            "commitment__relationship__stakeholder",
-            "recipient",
-        )
-        .order_by("id")[:limit]
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    return list(
+        Reminder.objects.filter(pk__in=ids)
+        .select_related(*DESCRIBED_BY, *(["recipient"] if with_email else []))
+        .only(*DESCRIBED_FIELDS, *(["recipient__email"] if with_email else []))
+        .order_by("id")
     )
 
 
@@ -251,28 +283,36 @@ def overdue_event_uuid(review: Review) -> uuid.UUID:
     return uuid.uuid5(OVERDUE_NAMESPACE, f"review.overdue:{review.pk}:{review.due_on}")
 
 
+def _stamp(reminders: list[Reminder], **values) -> None:
+    """One UPDATE for a batch (its rows are locked by the claim)."""
+    if reminders:
+        Reminder.objects.filter(pk__in=[r.pk for r in reminders]).update(**values)
+
+
 def reminders_deliver(*, today: date | None = None, batch: int = CLAIM_BATCH) -> int:
-    """Turn undelivered reminders into in-app notifications, each exactly once."""
+    """Turn undelivered reminders into in-app notifications, each exactly once. A batch is
+    claimed, notified, stamped and its events recorded in one transaction, in a few
+    queries whatever its size."""
     today = today or timezone.localdate()
     delivered = 0
     while True:
         with transaction.atomic():
             claimed = _claim(Reminder.objects.filter(notified_at__isnull=True), batch)
-            now = timezone.now()
+            current = [r for r in claimed if is_current(r)]
+            completed = [r for r in claimed if not is_current(r)]
+            notifications: list[NotificationSpec] = []
             overdue: list[EventSpec] = []
-            for reminder in claimed:
-                reminder.notified_at = now
-                if not is_current(reminder):
-                    reminder.email_skipped = True  # completed meanwhile: nothing to say
-                    continue
+            for reminder in current:
                 text = describe(reminder, today)
-                notification_create(
-                    recipient=reminder.recipient,
-                    kind=reminder.kind,
-                    title=text["title"],
-                    body=text["body"],
-                    url=text["path"],
-                    key=f"{reminder.subject_key}:{reminder.kind}",
+                notifications.append(
+                    NotificationSpec(
+                        recipient_id=reminder.recipient_id,
+                        kind=reminder.kind,
+                        title=text["title"],
+                        body=text["body"],
+                        url=text["path"],
+                        key=f"{reminder.subject_key}:{reminder.kind}",
+                    )
                 )
                 if reminder.kind == Kind.REVIEW_OVERDUE:
                     review = reminder.review
@@ -285,9 +325,12 @@ def reminders_deliver(*, today: date | None = None, batch: int = CLAIM_BATCH) ->
                             uuid=overdue_event_uuid(review),
                         )
                     )
-                delivered += 1
-            Reminder.objects.bulk_update(claimed, ["notified_at", "email_skipped"])
+            notifications_create(notifications)
+            _stamp(claimed, notified_at=timezone.now())
+            # Completed meanwhile: nothing to say, now or in an e-mail.
+            _stamp(completed, email_skipped=True)
             events_record(overdue)
+            delivered += len(current)
         if len(claimed) < batch:
             return delivered
 
@@ -319,28 +362,26 @@ def escalations_email(*, today: date | None = None) -> int:
     while True:
         with transaction.atomic():
             # Stamped before sending, under the row locks: a concurrent run skips these rows.
-            claimed = _claim(pending, CLAIM_BATCH)
+            claimed = _claim(pending, CLAIM_BATCH, with_email=True)
             preferences = preferences_for_users({r.recipient_id for r in claimed})
-            now = timezone.now()
+            emailed, skipped = [], []
             for reminder in claimed:
                 if (
                     not is_current(reminder)
                     or not reminder.recipient.email
                     or not _wants(preferences[reminder.recipient_id], digest=False)
                 ):
-                    reminder.email_skipped = True
+                    skipped.append(reminder)
                     continue
-                reminder.emailed_at = now
+                emailed.append(reminder)
                 outgoing[reminder.recipient_id].append(reminder)
-            Reminder.objects.bulk_update(claimed, ["emailed_at", "email_skipped"])
+            _stamp(emailed, emailed_at=timezone.now())
+            _stamp(skipped, email_skipped=True)
         if len(claimed) < CLAIM_BATCH:
             break
     sent = 0
     for reminders in outgoing.values():
-        items = [
-            {**describe(r, today), "link": absolute_url(describe(r, today)["path"])}
-            for r in reminders
-        ]
+        items = [_email_item(r, today) for r in reminders]
         subject = (
             items[0]["title"]
             if len(items) == 1
@@ -369,6 +410,11 @@ SECTIONS = [
 ]
 
 
+def _email_item(reminder: Reminder, today: date) -> dict:
+    text = describe(reminder, today)
+    return {**text, "link": absolute_url(text["path"])}
+
+
 def digest_items(reminders: list[Reminder], today: date) -> list[dict]:
     """One line per subject (the newest reminder about it wins), grouped in SECTIONS order."""
     latest: dict[str, Reminder] = {}
@@ -376,11 +422,7 @@ def digest_items(reminders: list[Reminder], today: date) -> list[dict]:
         latest[reminder.subject_key] = reminder
     sections = []
     for kind, heading in SECTIONS:
-        items = [
-            {**describe(r, today), "link": absolute_url(describe(r, today)["path"])}
-            for r in latest.values()
-            if r.kind == kind
-        ]
+        items = [_email_item(r, today) for r in latest.values() if r.kind == kind]
         if items:
             sections.append({"heading": heading, "items": sorted(items, key=lambda i: i["name"])})
     return sections
@@ -400,13 +442,15 @@ def digests_send(*, today: date | None = None, now=None) -> int:
     )
     recipient_ids = sorted(set(pending.values_list("recipient_id", flat=True)))
     preferences = preferences_for_users(recipient_ids)
+    users = User.objects.in_bulk(recipient_ids)
     sent = 0
     for recipient_id in recipient_ids:
         mine = pending.filter(recipient_id=recipient_id)
         with transaction.atomic():
-            recipient = User.objects.get(pk=recipient_id)
+            recipient = users.get(recipient_id)
             if not (
-                recipient.is_active
+                recipient is not None
+                and recipient.is_active
                 and recipient.email
                 and _wants(preferences[recipient_id], digest=True)
             ):
@@ -421,11 +465,8 @@ def digests_send(*, today: date | None = None, now=None) -> int:
                 continue  # already sent today; the rest waits for tomorrow's
             claimed = _claim(mine, 10_000)
             current = [r for r in claimed if is_current(r)]
-            stamp = timezone.now()
-            for reminder in claimed:
-                reminder.emailed_at = stamp if reminder in current else None
-                reminder.email_skipped = reminder not in current
-            Reminder.objects.bulk_update(claimed, ["emailed_at", "email_skipped"])
+            _stamp(current, emailed_at=timezone.now())
+            _stamp([r for r in claimed if not is_current(r)], email_skipped=True)
             digest.items = len({r.subject_key for r in current})
             digest.save(update_fields=["items"])
         if not current:

@@ -259,19 +259,3 @@ def satisfaction_summary(user, days: int = 90) -> dict:
 
 def executives_to_ask() -> QuerySet[User]:
     return User.objects.filter(role="executive", is_active=True).order_by("first_name", "username")
-
-
-def timeline_entries(relationship: Relationship, limit: int = 100) -> list:
-    """Completed reviews and feedback answers as relationship timeline entries (registered in
-    relationships.selectors.TIMELINE_PROVIDERS when that hook exists). Two queries, shared
-    with the page's reviews block."""
-    from relationships.selectors import TimelineEntry
-
-    entries = []
-    for review in _page_reviews(relationship)[1][:limit]:
-        on = review.completed_on
-        entries.append(TimelineEntry(on, "review", review, (on, 3, review.pk)))
-    for answer in _page_feedback(relationship)[:limit]:
-        on = timezone.localdate(answer.submitted_at)
-        entries.append(TimelineEntry(on, "feedback", answer, (on, 4, answer.pk)))
-    return entries

@@ -1,4 +1,4 @@
-"""Every write to reviews and feedback. Views, admin, signals and tasks call these.
+"""Every write to reviews and feedback. Views, the API, admin and tasks call these.
 
 The schedule rule ("next review date always current"):
   cadence date = anchor + effective cadence (days), where the anchor is the latest completed
@@ -27,7 +27,7 @@ from accounts import permissions
 from accounts.models import Role, User
 from core.errors import PermissionRefused, RuleViolation
 from core.links import absolute_url
-from events.services import event_record
+from events.services import EventSpec, event_record, events_record
 from relationships import services as relationship_services
 from relationships.models import ACTIVE_STAGES, Relationship, Stage
 from reviews import links
@@ -78,57 +78,71 @@ def cadence_anchor(relationship: Relationship, *, skip_history: bool = False) ->
     return timezone.localdate(created)
 
 
+# The editable relationship fields the schedule depends on (the stage, start and end only
+# change through the lifecycle moves): an edit touching one of them re-syncs the schedule.
+SCHEDULE_FIELDS = frozenset({"type", "review_cadence_days"})
+
+
 def relationship_sync_review_schedule(
-    relationship: Relationship, *, created: bool = False
+    relationship: Relationship,
+    *,
+    created: bool = False,
+    completed_on: date | None = None,
+    save: bool = True,
 ) -> Review | None:
     """Make the open review and ``next_review_on`` agree with the cadence rule (idempotent).
 
-    Called on every save of a relationship (signal) and after a review completes. Writes go
-    through queryset updates, which send no post_save, so this never recurses.
+    Called once per write that can move the schedule, inside that write's transaction and
+    with the relationship row locked (or just created): by ``workflows.lifecycle`` after a
+    relationship is opened, edited or moved, and by ``review_complete`` at its end.
+    ``created``: the relationship is new (no history, no open review yet). ``completed_on``:
+    its open review was just completed that day, which anchors the next one (none is open).
+    ``save=False``: ``next_review_on`` is only set on the object, for the caller to write
+    with its own UPDATE. Writes go through queryset updates, so simple_history records no
+    schedule-only rows.
     """
-    with transaction.atomic():
-        if relationship.stage == Stage.ENDED:
-            open_reviews = Review.objects.filter(
-                relationship=relationship, status=Review.Status.SCHEDULED
+    if relationship.stage == Stage.ENDED:
+        if not created:
+            Review.objects.filter(relationship=relationship, status=Review.Status.SCHEDULED).update(
+                status=Review.Status.CANCELLED
             )
-            open_reviews.update(status=Review.Status.CANCELLED)
-            if relationship.next_review_on is not None:
-                Relationship.objects.filter(pk=relationship.pk).update(next_review_on=None)
-                relationship.next_review_on = None
-            return None
+        if relationship.next_review_on is not None and save:
+            Relationship.objects.filter(pk=relationship.pk).update(next_review_on=None)
+        relationship.next_review_on = None
+        return None
 
-        due = next_review_date(
-            cadence_anchor(relationship, skip_history=created),
-            relationship.effective_review_cadence_days,
-        )
-        review = (
-            None
-            if created
-            else Review.objects.filter(
-                relationship=relationship, status=Review.Status.SCHEDULED
-            ).first()
-        )
-        if review is None:
-            try:
-                # Race: two saves of a relationship without an open review at once; the
-                # partial unique constraint keeps one, the loser reads it.
-                with transaction.atomic():
-                    review = Review.objects.create(relationship=relationship, due_on=due)
-            except IntegrityError:
-                review = Review.objects.get(
-                    relationship=relationship, status=Review.Status.SCHEDULED
-                )
-        elif not review.on_demand and review.due_on != due:
-            Review.objects.filter(pk=review.pk).update(due_on=due)
-            review.due_on = due
-        if relationship.next_review_on != review.due_on:
-            Relationship.objects.filter(pk=relationship.pk).update(next_review_on=review.due_on)
-            relationship.next_review_on = review.due_on
-        return review
+    anchor = completed_on or cadence_anchor(relationship, skip_history=created)
+    due = next_review_date(anchor, relationship.effective_review_cadence_days)
+    review = None
+    if not created and completed_on is None:
+        review = Review.objects.filter(
+            relationship=relationship, status=Review.Status.SCHEDULED
+        ).first()
+    if review is None:
+        # No savepoint needed: the caller holds the relationship's row lock (or created it in
+        # this transaction), and the one other writer of scheduled reviews, the backfill,
+        # takes that lock too, so no open review can appear meanwhile.
+        review = Review.objects.create(relationship=relationship, due_on=due)
+    elif not review.on_demand and review.due_on != due:
+        Review.objects.filter(pk=review.pk).update(due_on=due)
+        review.due_on = due
+    if relationship.next_review_on != review.due_on and save:
+        Relationship.objects.filter(pk=relationship.pk).update(next_review_on=review.due_on)
+    relationship.next_review_on = review.due_on
+    return review
+
+
+def review_schedule_follow_move(*, relationship: Relationship, by: User | None) -> Review | None:
+    """After a lifecycle move (``workflows.lifecycle.relationship_move``): entering Review
+    opens the review now; any other move keeps the schedule current (ending cancels it)."""
+    review = relationship_sync_review_schedule(relationship)
+    if relationship.stage == Stage.REVIEW:
+        return on_relationship_entered_review(relationship=relationship, by=by, review=review)
+    return review
 
 
 def reviews_schedule_missing(batch_size: int = 1000) -> int:
-    """Backfill for relationships created in bulk (demo data, imports): no post_save ran, so
+    """Backfill for relationships created in bulk (demo data): no workflow ran for them, so
     give each active relationship without an open review its scheduled one. Idempotent."""
     created = 0
     pending = (
@@ -156,7 +170,17 @@ def reviews_schedule_missing(batch_size: int = 1000) -> int:
             reviews.append(Review(relationship=rel, due_on=rel.next_review_on))
             relationships.append(rel)
         with transaction.atomic():
-            # Conflicts mean a concurrent save scheduled it already: keep that one.
+            # Race: a relationship being moved or edited now schedules its own review under
+            # its row lock. Lock the batch, skipping rows locked now and any scheduled
+            # since it was read; the partial unique constraint backs this up.
+            free = set(
+                Relationship.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=ids)
+                .exclude(reviews__status=Review.Status.SCHEDULED)
+                .values_list("pk", flat=True)
+            )
+            reviews = [r for r in reviews if r.relationship_id in free]
+            relationships = [r for r in relationships if r.pk in free]
             made = Review.objects.bulk_create(reviews, ignore_conflicts=True)
             Relationship.objects.bulk_update(relationships, ["next_review_on"])
         return len(made)
@@ -174,13 +198,17 @@ def reviews_schedule_missing(batch_size: int = 1000) -> int:
 # --- Opening, asking, completing ------------------------------------------------------
 
 
-def on_relationship_entered_review(*, relationship: Relationship, by: User | None) -> Review:
+def on_relationship_entered_review(
+    *, relationship: Relationship, by: User | None, review: Review | None = None
+) -> Review:
     """Entering the review stage opens a review if none is open; a scheduled one that is not
-    due yet is brought forward to today (the review is happening now)."""
+    due yet is brought forward to today (the review is happening now). The caller holds the
+    relationship row lock (a move, or review_start); ``review``: the open one, if known."""
     today = _today()
-    review = Review.objects.filter(
-        relationship=relationship, status=Review.Status.SCHEDULED
-    ).first()
+    if review is None:
+        review = Review.objects.filter(
+            relationship=relationship, status=Review.Status.SCHEDULED
+        ).first()
     if review is None:
         try:
             # Race: a concurrent save opening the scheduled review; one row survives.
@@ -201,8 +229,9 @@ def on_relationship_entered_review(*, relationship: Relationship, by: User | Non
         review.on_demand = True
         _stamp(review, by)
         review.save(update_fields=["due_on", "on_demand"])
-    Relationship.objects.filter(pk=relationship.pk).update(next_review_on=review.due_on)
-    relationship.next_review_on = review.due_on
+    if relationship.next_review_on != review.due_on:
+        Relationship.objects.filter(pk=relationship.pk).update(next_review_on=review.due_on)
+        relationship.next_review_on = review.due_on
     return review
 
 
@@ -215,10 +244,11 @@ def review_start(*, relationship: Relationship, by: User) -> Review:
     if relationship.stage == Stage.ENDED:
         raise RuleViolation("relationship_ended", "This relationship has ended.")
     if relationship.stage == Stage.BUILD:
+        # The move locks the row until this transaction ends; then the review opens, once.
         relationship_services.relationship_transition(
             relationship=relationship, to_stage=Stage.REVIEW, by=by, note="Review started."
         )
-        return Review.objects.get(relationship=relationship, status=Review.Status.SCHEDULED)
+        return on_relationship_entered_review(relationship=relationship, by=by)
     # Lock the relationship: two clicks on "start review" must not race each other.
     locked = Relationship.objects.select_for_update().get(pk=relationship.pk)
     return on_relationship_entered_review(relationship=locked, by=by)
@@ -330,20 +360,23 @@ def review_complete(
 ) -> Review:
     """Record the review and apply its decision through the lifecycle rules.
 
-    grow → Build, change → Present (with what changes), end → Ended (with the reason), each
-    through relationships.services.relationship_transition so its guards and history apply.
-    A relationship still in Build when its due review is completed first moves Build →
-    Review (the review is happening), then the decision applies. Before Build there is
-    nothing to go back to: grow records the review without a move, change is refused from
-    Identify/Pilot, and end ends the relationship from any stage.
-    An executive asked to review (who may not change the relationship) completes it as
-    advice: the decision is recorded, not applied, and the manager is told to act on it.
-    Then the next review is scheduled from today and the health score refreshed.
+    grow → Build, change → Present (with what changes), end → Ended (with the reason),
+    through relationships.services.relationship_moves_apply so the transition guards, log
+    and events apply. A relationship still in Build when its due review is completed first
+    moves Build → Review (the review is happening), then the decision applies; both moves
+    are saved at once. Before Build there is nothing to go back to: grow records the review
+    without a move, change is refused from Identify/Pilot, and end ends the relationship
+    from any stage. An executive asked to review (who may not change the relationship)
+    completes it as advice: the decision is recorded, not applied, and the manager is told.
+    Then, once, the next review is scheduled from today and the health score refreshed.
+    The review being completed keeps its due date: completing it is not re-opening it.
     """
-    # Lock the review: two people completing it at once must not both apply a decision.
+    # Lock the review and its relationship in one query: two people completing it at once
+    # must not both apply a decision, and the moves and the schedule below are written under
+    # the relationship's lock (the same one relationship_transition takes).
     locked = (
-        Review.objects.select_for_update(of=("self",))
-        .select_related("relationship", "relationship__type")
+        Review.objects.select_for_update(of=("self", "relationship"))
+        .select_related("relationship__type", "relationship__stakeholder")
         .get(pk=review.pk)
     )
     relationship = locked.relationship
@@ -357,11 +390,16 @@ def review_complete(
 
     applies = permissions.may_change_relationship(by, relationship)
     note = decision_note.strip()
-    locked.stage_before = relationship.stage
-    if applies and decision != Review.Decision.END and relationship.stage == Stage.BUILD:
-        relationship_services.relationship_transition(
-            relationship=relationship, to_stage=Stage.REVIEW, by=by, note="Review completed."
-        )
+    stage_before = relationship.stage
+    events: list[EventSpec] = []  # recorded together at the end: one INSERT
+    if applies:
+        moves = _decision_moves(relationship.stage, Review.Decision(decision), note)
+        if moves:
+            relationship_services.relationship_moves_apply(
+                locked=relationship, moves=moves, by=by, events=events
+            )
+    else:
+        _tell_manager_of_advice(locked, by)
 
     today = _today()
     for name in RATING_QUESTIONS:
@@ -375,43 +413,59 @@ def review_complete(
     locked.completed_at = timezone.now()
     locked.completed_by = by
     locked.decision_applied = applies
-    _stamp(locked, by)
-    locked.save()
-
-    if applies:
-        target = {
-            Review.Decision.GROW: Stage.BUILD,
-            Review.Decision.CHANGE: Stage.PRESENT,
-            Review.Decision.END: Stage.ENDED,
-        }[Review.Decision(decision)]
-        label = Review.Decision(decision).label.split(":")[0]
-        transition_note = note if decision == Review.Decision.END else f"Review: {label}. {note}"
-        if decision == Review.Decision.END or relationship.stage == Stage.REVIEW:
-            relationship_services.relationship_transition(
-                relationship=relationship, to_stage=target, by=by, note=transition_note.strip()
-            )
-        # Otherwise (Identify/Present/Pilot, grow or change-in-Present): no move to make.
-    else:
-        _tell_manager_of_advice(locked, by)
-
-    relationship.refresh_from_db()
+    locked.stage_before = stage_before
     locked.stage_after = relationship.stage
-    locked.save(update_fields=["stage_after"])
-    relationship_sync_review_schedule(relationship)
-    relationship_services.relationship_refresh_health(relationship)
-    event_record(
-        verb="review.completed",
-        subject=locked,
-        actor=by,
-        data={
-            "decision": decision,
-            "applied": applies,
-            "ratings": locked.ratings(),
-            "stage_before": locked.stage_before,
-            "stage_after": locked.stage_after,
-        },
-    )
+    _stamp(locked, by)
+    # Only the fields completing owns: a stale copy never writes back the due date or
+    # on_demand (the lost update of issue 14), whoever changed them since.
+    locked.save(update_fields=COMPLETION_FIELDS)
+
+    # Once, after the moves: the next review from today (none if the relationship ended),
+    # its date written with the refreshed health in one UPDATE.
+    relationship_sync_review_schedule(relationship, completed_on=today, save=False)
+    relationship_services.relationship_refresh_health(relationship, also=("next_review_on",))
+    completed = {
+        "decision": decision,
+        "applied": applies,
+        "ratings": locked.ratings(),
+        "stage_before": locked.stage_before,
+        "stage_after": locked.stage_after,
+    }
+    events_record([*events, EventSpec("review.completed", locked, by, completed)])
     return locked
+
+
+COMPLETION_FIELDS = [
+    *RATING_QUESTIONS,
+    "went_well",
+    "went_badly",
+    "decision",
+    "decision_note",
+    "status",
+    "completed_on",
+    "completed_at",
+    "completed_by",
+    "decision_applied",
+    "stage_before",
+    "stage_after",
+]
+
+
+def _decision_moves(stage: str, decision: Review.Decision, note: str) -> list[tuple[str, str]]:
+    """The lifecycle moves a decision makes from ``stage``: grow → Build, change → Present,
+    end → Ended; from Build, grow and change pass through Review first (the review is
+    happening). Before Build, grow and change (in Present) make no move."""
+    moves = []
+    if decision != Review.Decision.END and stage == Stage.BUILD:
+        moves.append((Stage.REVIEW, "Review completed."))
+        stage = Stage.REVIEW
+    if decision == Review.Decision.END:
+        moves.append((Stage.ENDED, note))
+    elif stage == Stage.REVIEW:
+        target = Stage.BUILD if decision == Review.Decision.GROW else Stage.PRESENT
+        label = decision.label.split(":")[0]
+        moves.append((target, f"Review: {label}. {note}".strip()))
+    return moves
 
 
 def _tell_manager_of_advice(review: Review, by: User) -> None:
@@ -581,7 +635,11 @@ def feedback_request_from_token(token: str, *, lock: bool = False) -> FeedbackRe
         raise FeedbackLinkError("expired", 410) from None
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise FeedbackLinkError("invalid", 400) from None
-    queryset = FeedbackRequest.objects.select_related("relationship")
+    # What the answer's notification and event name (the contact, the relationship's
+    # stakeholder and type) comes in the same query.
+    queryset = FeedbackRequest.objects.select_related(
+        "contact", "relationship__stakeholder", "relationship__type"
+    )
     if lock:
         queryset = queryset.select_for_update(of=("self",))
     request = queryset.filter(pk=request_id).first()

@@ -82,7 +82,7 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ReviewCompleteForm(request.POST)
     if form.is_valid():
         try:
-            services.review_complete(
+            review = services.review_complete(
                 review=review,
                 ratings=form.ratings(),
                 went_well=form.cleaned_data["went_well"],
@@ -94,7 +94,7 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except RuleViolation as error:
             _add_rule_errors(form, error)
         else:
-            review.refresh_from_db()
+            # The review as completed, with its relationship as the decision left it.
             messages.success(
                 request,
                 f"Review completed: {review.decision_label}. "

@@ -30,6 +30,7 @@ from core.api import (
     EnumField,
     IdsRelatedField,
     StrictBooleanFilter,
+    StrictCharField,
     error_responses,
     rule_error_example,
 )
@@ -44,9 +45,9 @@ from stakeholders.models import Assessment, Category, Contact, Stakeholder, Valu
 class StakeholderSerializer(serializers.ModelSerializer):
     kind = EnumField(Stakeholder.Kind.choices, "StakeholderKind", read_only=True)
     # Plain strings: blank when unknown, which "format: uri/email" would not allow.
-    website = serializers.CharField(read_only=True)
-    email = serializers.CharField(read_only=True)
-    category_name = serializers.CharField(source="category.name", read_only=True, allow_null=True)
+    website = StrictCharField(read_only=True)
+    email = StrictCharField(read_only=True)
+    category_name = StrictCharField(source="category.name", read_only=True, allow_null=True)
     values = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     relationship_count = serializers.IntegerField(
         read_only=True, help_text="Relationships with it that you may see."
@@ -79,13 +80,13 @@ class StakeholderSerializer(serializers.ModelSerializer):
 
 class _StakeholderFields(serializers.Serializer):
     kind = EnumField(Stakeholder.Kind.choices, "StakeholderKind")
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     category = serializers.PrimaryKeyRelatedField(
         queryset=Category.objects.all(), allow_null=True, required=False
     )
-    sector = serializers.CharField(max_length=120, allow_blank=True, required=False)
-    country = serializers.CharField(max_length=80, allow_blank=True, required=False)
-    website = serializers.CharField(
+    sector = StrictCharField(max_length=120, allow_blank=True, required=False)
+    country = StrictCharField(max_length=80, allow_blank=True, required=False)
+    website = StrictCharField(
         max_length=200,
         allow_blank=True,
         required=False,
@@ -93,7 +94,7 @@ class _StakeholderFields(serializers.Serializer):
         help_text="An http:// or https:// address.",
     )
     email = serializers.EmailField(max_length=254, allow_blank=True, required=False)
-    description = serializers.CharField(max_length=LONG_TEXT, allow_blank=True, required=False)
+    description = StrictCharField(max_length=LONG_TEXT, allow_blank=True, required=False)
     values = IdsRelatedField(
         queryset=Value.objects.filter(active=True),
         many=True,
@@ -266,10 +267,8 @@ class StakeholderViewSet(
 
 
 class ContactSerializer(serializers.ModelSerializer):
-    email = serializers.CharField(read_only=True, help_text="Blank when unknown.")
-    stakeholder_name = serializers.CharField(
-        source="stakeholder.name", read_only=True, allow_null=True
-    )
+    email = StrictCharField(read_only=True, help_text="Blank when unknown.")
+    stakeholder_name = StrictCharField(source="stakeholder.name", read_only=True, allow_null=True)
 
     class Meta:
         model = Contact
@@ -296,15 +295,15 @@ class ContactInputSerializer(serializers.Serializer):
         required=False,
         help_text="The organisation they work at, if any.",
     )
-    name = serializers.CharField(max_length=200)
-    role = serializers.CharField(max_length=120, allow_blank=True, required=False)
+    name = StrictCharField(max_length=200)
+    role = StrictCharField(max_length=120, allow_blank=True, required=False)
     email = serializers.EmailField(max_length=254, allow_blank=True, required=False)
-    phone = serializers.CharField(max_length=40, allow_blank=True, required=False)
-    notes = serializers.CharField(max_length=LONG_TEXT, allow_blank=True, required=False)
+    phone = StrictCharField(max_length=40, allow_blank=True, required=False)
+    notes = StrictCharField(max_length=LONG_TEXT, allow_blank=True, required=False)
 
 
 class ContactUpdateSerializer(ContactInputSerializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = StrictCharField(max_length=200, required=False)
     version = serializers.IntegerField(
         min_value=1, help_text="The version you read: a newer one answers 409."
     )
@@ -394,14 +393,14 @@ class ValueSerializer(serializers.ModelSerializer):
 
 
 class ValueInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=80)
-    description = serializers.CharField(max_length=LONG_TEXT, allow_blank=True, required=False)
+    name = StrictCharField(max_length=80)
+    description = StrictCharField(max_length=LONG_TEXT, allow_blank=True, required=False)
     weight = serializers.IntegerField(min_value=1, max_value=10, required=False)
     active = serializers.BooleanField(required=False)
 
 
 class ValueUpdateSerializer(ValueInputSerializer):
-    name = serializers.CharField(max_length=80, required=False)
+    name = StrictCharField(max_length=80, required=False)
 
 
 class ValueFilter(django_filters.FilterSet):
@@ -502,7 +501,7 @@ class AssessmentInputSerializer(serializers.Serializer):
     assessed_on = serializers.DateField(
         required=False, allow_null=True, help_text="Defaults to today; never in the future."
     )
-    note = serializers.CharField(max_length=LONG_TEXT, allow_blank=True, required=False)
+    note = StrictCharField(max_length=LONG_TEXT, allow_blank=True, required=False)
 
 
 class AssessmentFilter(django_filters.FilterSet):

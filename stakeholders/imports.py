@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.errors import RuleViolation
+from events.services import event_record
 from stakeholders import services
 from stakeholders.forms import website_field
 from stakeholders.models import (
@@ -97,6 +98,8 @@ class Importer:
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    # The event recorded once per import (each row's service records its own as well).
+    event_verb: ClassVar[str]
     columns: ClassVar[dict[str, bool]]  # column name → required
     row_form: ClassVar[type[forms.Form]]
 
@@ -244,9 +247,10 @@ def run_import(importer: Importer, upload, *, dry_run: bool = False) -> ImportRe
         return report
     try:
         with transaction.atomic():
+            created = []
             for row, cleaned in valid:
                 try:
-                    importer.create(cleaned)
+                    created.append(importer.create(cleaned))
                 except RuleViolation as exc:
                     report.errors.append(RowError(row, exc.field or "", exc.message))
                     raise _Rollback from exc
@@ -255,9 +259,26 @@ def run_import(importer: Importer, upload, *, dry_run: bool = False) -> ImportRe
                         report.errors.extend(RowError(row, column, m) for m in messages)
                     raise _Rollback from exc
                 report.created += 1
+            _record_import(importer, upload, created)
     except _Rollback:
         report.created = 0
     return report
+
+
+def _record_import(importer: Importer, upload, created: list) -> None:
+    """One event for the import as a whole. Its subject is the person who imported: an
+    import is not a record of its own; the rows it created are listed by id."""
+    event_record(
+        verb=importer.event_verb,
+        subject=importer.by,
+        actor=importer.by,
+        data={
+            "kind": importer.kind,
+            "file": (getattr(upload, "name", "") or "")[:200],
+            "created": len(created),
+            "ids": [record.pk for record in created],
+        },
+    )
 
 
 def _validation_messages(exc: ValidationError) -> list[tuple[str, list[str]]]:
@@ -322,6 +343,7 @@ class StakeholderRowForm(forms.Form):
 class OrganisationImporter(Importer):
     kind = "organisations"
     label = "Organisations"
+    event_verb = "stakeholders.imported"
     columns = {
         "name": True,
         "kind": False,
@@ -441,6 +463,7 @@ class ContactRowForm(forms.Form):
 class ContactImporter(Importer):
     kind = "contacts"
     label = "Contacts"
+    event_verb = "contacts.imported"
     columns = {
         "name": True,
         "stakeholder": False,  # the organisation's name

@@ -14,11 +14,29 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.models import User
 from core.errors import ConcurrencyConflict, PermissionRefused, RuleViolation
-from stakeholders.models import Assessment, Contact, Stakeholder, Value
+from events.models import Event
+from events.services import event_record
+from stakeholders.models import Assessment, Category, Contact, Stakeholder, Value
 
 
 def _stamp(instance, by: User | None) -> None:
     instance._history_user = by
+
+
+def _display(value) -> str:
+    """A changed field's value as the event shows it (a related object by its name)."""
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
+def _changes(before: dict, after: dict) -> dict[str, list[str]]:
+    """{field: [old, new]} of what differs: the compact "what changed" an event carries."""
+    return {
+        name: [_display(before[name]), _display(after[name])]
+        for name in after
+        if before.get(name) != after[name]
+    }
 
 
 def _require_editor(by: User) -> None:
@@ -66,8 +84,20 @@ def value_save(*, value: Value, by: User) -> Value:
     if not permissions.is_admin(by):
         raise PermissionRefused("Only admins edit the organisation's values.")
     value.full_clean()
+    created = value.pk is None
     value.save()
     stakeholders_refresh_value_fit()
+    event_record(
+        verb="value.saved",
+        subject=value,
+        actor=by,
+        data={
+            "created": created,
+            "name": value.name,
+            "weight": value.weight,
+            "active": value.active,
+        },
+    )
     return value
 
 
@@ -131,6 +161,16 @@ def stakeholder_create(
         stakeholder.values.set(value_list)
     stakeholder.value_fit = value_fit_for(v.pk for v in value_list)
     stakeholder.save(update_fields=["value_fit"])
+    event_record(
+        verb="stakeholder.created",
+        subject=stakeholder,
+        actor=by,
+        data={
+            "kind": stakeholder.kind,
+            "category": _display(stakeholder.category),
+            "values": sorted(v.name for v in value_list),
+        },
+    )
     return stakeholder
 
 
@@ -156,16 +196,27 @@ def stakeholder_update(
         latest = locked.history.select_related("history_user").first()
         who = str(latest.history_user) if latest and latest.history_user else "Someone"
         raise ConcurrencyConflict(locked, who)
-    for name, value in _clean(fields).items():
+    fields = _clean(fields)
+    before = {name: getattr(locked, name) for name in fields}
+    for name, value in fields.items():
         setattr(locked, name, value)
     locked.full_clean(exclude=["values"])
+    changed = _changes(before, fields)
     locked.version += 1  # safe: the row is locked
     if values is not None:
         value_list = list(values)
+        names_before = sorted(locked.values.values_list("name", flat=True))
+        names_after = sorted(v.name for v in value_list)
+        if names_before != names_after:
+            changed["values"] = [", ".join(names_before) or "—", ", ".join(names_after) or "—"]
         locked.values.set(value_list)
         locked.value_fit = value_fit_for(v.pk for v in value_list)
     _stamp(locked, by)
     locked.save()
+    if changed:
+        event_record(
+            verb="stakeholder.updated", subject=locked, actor=by, data={"changes": changed}
+        )
     stakeholder.refresh_from_db()
     return locked
 
@@ -203,6 +254,17 @@ def assessment_record(
         power=latest.power, interest=latest.interest
     )
     stakeholder.power, stakeholder.interest = latest.power, latest.interest
+    event_record(
+        verb="stakeholder.assessed",
+        subject=stakeholder,
+        actor=by,
+        data={
+            "power": power,
+            "interest": interest,
+            "assessed_on": assessed_on.isoformat(),
+            "note": assessment.note[:200],
+        },
+    )
     return assessment
 
 
@@ -224,9 +286,18 @@ def stakeholder_merge(*, survivor: Stakeholder, duplicate: Stakeholder, by: User
 
     from relationships.models import Relationship
 
-    Relationship.objects.filter(stakeholder=duplicate).update(stakeholder=survivor)
-    Contact.objects.filter(stakeholder=duplicate).update(stakeholder=survivor)
-    Assessment.objects.filter(stakeholder=duplicate).update(stakeholder=survivor)
+    moved = {
+        "relationships": Relationship.objects.filter(stakeholder=duplicate).update(
+            stakeholder=survivor
+        ),
+        "contacts": Contact.objects.filter(stakeholder=duplicate).update(stakeholder=survivor),
+        "assessments": Assessment.objects.filter(stakeholder=duplicate).update(
+            stakeholder=survivor
+        ),
+    }
+    # What happened to the duplicate and its relationships now belongs to the survivor, and
+    # its feed shows that past too: only the events' stakeholder link moves, not what they say.
+    Event.objects.filter(stakeholder_id=duplicate.pk).update(stakeholder_id=survivor.pk)
     survivor.values.add(*duplicate.values.all())
     # Fill the survivor's blanks from the duplicate rather than lose what only it knew.
     for name in ("sector", "country", "website", "email", "description"):
@@ -241,6 +312,12 @@ def stakeholder_merge(*, survivor: Stakeholder, duplicate: Stakeholder, by: User
     survivor.version += 1
     _stamp(survivor, by)
     survivor.save()
+    event_record(
+        verb="stakeholder.merged",
+        subject=survivor,
+        actor=by,
+        data={"duplicate_id": duplicate.pk, "duplicate": duplicate.name, "moved": moved},
+    )
     _stamp(duplicate, by)
     duplicate.delete()
     return survivor
@@ -261,6 +338,12 @@ def contact_create(*, by: User, **fields) -> Contact:
     contact.full_clean()
     _stamp(contact, by)
     contact.save()
+    event_record(
+        verb="contact.created",
+        subject=contact,
+        actor=by,
+        data={"stakeholder": _display(contact.stakeholder), "role": contact.role},
+    )
     return contact
 
 
@@ -275,26 +358,19 @@ def contact_update(*, contact: Contact, by: User, expected_version: int, **field
         latest = locked.history.select_related("history_user").first()
         who = str(latest.history_user) if latest and latest.history_user else "Someone"
         raise ConcurrencyConflict(locked, who)
-    for name, value in _clean(fields).items():
+    fields = _clean(fields)
+    before = {name: getattr(locked, name) for name in fields}
+    for name, value in fields.items():
         setattr(locked, name, value)
     locked.full_clean()
     locked.version += 1
     _stamp(locked, by)
     locked.save()
+    changed = _changes(before, fields)
+    if changed:
+        event_record(verb="contact.updated", subject=locked, actor=by, data={"changes": changed})
     contact.refresh_from_db()
     return locked
-
-
-# --- Admin support --------------------------------------------------------------------
-
-
-def stakeholders_sync_current_assessment(stakeholder_ids: Iterable[int]) -> None:
-    """Copy each stakeholder's latest assessment onto it (after an admin edits assessments)."""
-    for stakeholder in Stakeholder.objects.filter(pk__in=list(stakeholder_ids)):
-        latest = stakeholder.assessments.order_by("-assessed_on", "-id").first()
-        Stakeholder.objects.filter(pk=stakeholder.pk).update(
-            power=latest.power if latest else None, interest=latest.interest if latest else None
-        )
 
 
 @transaction.atomic
@@ -302,5 +378,45 @@ def value_delete(*, value: Value, by: User) -> None:
     """Remove one of our values; every stakeholder's fit follows."""
     if not permissions.is_admin(by):
         raise PermissionRefused("Only admins edit the organisation's values.")
+    # Recorded first: after delete() the value has no pk to name.
+    event_record(
+        verb="value.deleted",
+        subject=value,
+        actor=by,
+        data={"name": value.name, "weight": value.weight},
+    )
     value.delete()
     stakeholders_refresh_value_fit()
+
+
+# --- Categories -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def category_save(*, category: Category, by: User) -> Category:
+    """Create or rename/reorder a stakeholder category (reference data admins maintain)."""
+    if not permissions.is_admin(by):
+        raise PermissionRefused("Only admins edit the stakeholder categories.")
+    category.full_clean()
+    created = category.pk is None
+    category.save()
+    event_record(
+        verb="category.saved",
+        subject=category,
+        actor=by,
+        data={"created": created, "name": category.name, "position": category.position},
+    )
+    return category
+
+
+@transaction.atomic
+def category_delete(*, category: Category, by: User) -> None:
+    if not permissions.is_admin(by):
+        raise PermissionRefused("Only admins edit the stakeholder categories.")
+    if category.stakeholders.exists():
+        raise RuleViolation(
+            "category_in_use",
+            f"Stakeholders are filed under “{category}”: move them to another category first.",
+        )
+    event_record(verb="category.deleted", subject=category, actor=by, data={"name": category.name})
+    category.delete()

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import permissions
 from core.csvio import csv_response
 from core.errors import ConcurrencyConflict, RuleViolation
+from events import selectors as events_selectors
 from relationships.selectors import relationships_visible_to
 from security.services import export_detail, security_event_record
 from stakeholders import selectors, services
@@ -189,6 +190,11 @@ def _detail_context(request: HttpRequest, stakeholder: Stakeholder, **extra) -> 
         + f"?stakeholder={stakeholder.pk}",
         "trail": selectors.assessment_trail(stakeholder),
         "history": selectors.stakeholder_history(stakeholder),
+        # The newest of what happened with them (the registry and relationships the user
+        # may see); the rest at /activity/stakeholders/<pk>/.
+        "activity": events_selectors.feed_page(
+            events_selectors.stakeholder_feed(request.user, stakeholder), size=10
+        ),
         "may_change": permissions.may_change_stakeholders(request.user),
         "may_merge": permissions.may_merge_stakeholders(request.user),
         "assessment_form": AssessmentForm(),

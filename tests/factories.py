@@ -85,12 +85,22 @@ class RelationshipFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = "relationships.Relationship"
+        skip_postgeneration_save = True
 
     stakeholder = factory.SubFactory(StakeholderFactory)
     type = factory.SubFactory(RelationshipTypeFactory)
     manager = None
     team = None
     purpose = "Grow together"
+
+    @factory.post_generation
+    def schedule(self, create, extracted, **kwargs):
+        """Its first review is scheduled, as workflows.lifecycle.relationship_open does
+        (``schedule=False``: a relationship created around it, as bulk loads do)."""
+        if create and extracted is not False:
+            from reviews.services import relationship_sync_review_schedule
+
+            relationship_sync_review_schedule(self, created=True)
 
 
 class InteractionFactory(factory.django.DjangoModelFactory):

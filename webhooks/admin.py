@@ -4,13 +4,14 @@ the secret) happens on the Webhooks page; edits and "send again" go through the 
 from django.contrib import admin, messages
 from django.db import models
 
+from core.admin_writes import ServiceAdmin
 from core.errors import RuleViolation
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ServiceAdmin):
     list_display = ["url", "active", "consecutive_failures", "disabled_at", "created_at"]
     list_filter = ["active"]
     search_fields = ["url", "description"]
@@ -31,9 +32,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # the Webhooks page creates endpoints and shows their secret once
 
-    def save_model(self, request, obj, form, change) -> None:
+    def service_save(self, request, obj, form, change) -> WebhookEndpoint:
         fields = {name: form.cleaned_data[name] for name in services.ENDPOINT_FIELDS}
-        services.endpoint_update(endpoint=obj, by=request.user, **fields)
+        return services.endpoint_update(endpoint=obj, by=request.user, **fields)
+
+    def service_delete(self, request, obj) -> None:
+        services.endpoint_delete(endpoint=obj, by=request.user)
 
 
 @admin.register(WebhookDelivery)
@@ -57,6 +61,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the delivery log: what was sent, when, and what came back
 
     @admin.action(description="Send the selected deliveries again")
     def redeliver(self, request, queryset) -> None:

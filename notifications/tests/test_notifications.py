@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from notifications.models import Notification, NotificationPreference
-from notifications.services import notification_create
+from notifications.services import NotificationSpec, notification_create, notifications_create
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +92,45 @@ def test_a_repeat_about_the_same_subject_refreshes_the_unread_one(manager_a):
         recipient=manager_a, kind="k", title="Again", key="review:1:overdue"
     )
     assert third.pk != first.pk  # once read, a new one appears
+
+
+def test_a_batch_adds_and_refreshes_like_one_call_each(
+    manager_a, manager_b, django_assert_max_num_queries
+):
+    old = notification_create(recipient=manager_a, kind="k", title="Old", key="review:1:overdue")
+    read = notification_create(recipient=manager_b, kind="k", title="Read", key="review:1:overdue")
+    Notification.objects.filter(pk=read.pk).update(read_at=read.created_at)
+    specs = [
+        NotificationSpec(manager_a.pk, "k", "New", key="review:1:overdue"),  # refreshes "Old"
+        NotificationSpec(manager_b.pk, "k", "Again", key="review:1:overdue"),  # "Read" stays
+        NotificationSpec(manager_b.pk, "k", "First of two", key="review:2:due"),
+        NotificationSpec(manager_b.pk, "k", "Second of two", key="review:2:due"),
+        NotificationSpec(manager_a.pk, "k", "No key"),
+        NotificationSpec(manager_a.pk, "k", "No key"),
+    ]
+    with django_assert_max_num_queries(7):
+        assert notifications_create(specs) == 5
+    unread = Notification.objects.filter(read_at__isnull=True)
+    assert sorted(unread.values_list("recipient__username", "title")) == [
+        ("manager_a", "New"),
+        ("manager_a", "No key"),
+        ("manager_a", "No key"),
+        ("manager_b", "Again"),
+        ("manager_b", "Second of two"),
+    ]
+    assert unread.get(title="New").pk == old.pk
+    assert Notification.objects.get(pk=read.pk).title == "Read"
+
+
+def test_a_batch_racing_another_delivery_refreshes_the_winner_instead_of_failing(
+    manager_a, monkeypatch
+):
+    winner = notification_create(recipient=manager_a, kind="k", title="Theirs", key="review:1:due")
+    # The race: the other delivery's row is not there yet when the batch looks.
+    monkeypatch.setattr(Notification.objects, "select_for_update", Notification.objects.none)
+    notifications_create([NotificationSpec(manager_a.pk, "k", "Ours", key="review:1:due")])
+    monkeypatch.undo()
+    assert list(Notification.objects.values_list("pk", "title")) == [(winner.pk, "Ours")]
 
 
 def test_the_notifications_page_query_count_is_flat(

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from events.backfill import events_backfill
 from relationships.models import Relationship
 from relationships.tests.helpers import HTMX, client_for
 from tests.factories import (
@@ -220,6 +221,7 @@ def test_the_detail_page_query_count_does_not_grow_with_rows(
             status=["open", "kept", "broken"][n % 3],
         )
         ValueRecordFactory(relationship=relationship, unit=["GBP", "EUR"][n % 2])
+    events_backfill()  # the factories write around the services: the timeline reads events
     client = client_for(manager_a)
     # Edits and transitions give the history and the timeline something to show.
     client.post(

@@ -233,19 +233,3 @@ def test_the_relationship_page_block_renders_from_the_template_tag(rf, relations
     )
     assert 'id="relationship-reviews"' in html
     assert "Start review now" in html and 'value="t0ken"' in html
-
-
-def test_timeline_entries_cover_completed_reviews(relationship, manager_a):
-    from reviews.selectors import timeline_entries
-    from reviews.services import review_complete
-
-    review = relationship.reviews.get()
-    review_complete(
-        review=review,
-        ratings=dict.fromkeys(
-            ("trust", "communication", "value_to_us", "value_to_them", "overall"), 4
-        ),
-        decision="grow",
-        by=manager_a,
-    )
-    assert [(e.kind, e.item) for e in timeline_entries(relationship)] == [("review", review)]

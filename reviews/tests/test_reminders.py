@@ -14,7 +14,13 @@ from relationships.models import Commitment
 from reviews import reminders
 from reviews.models import Digest, Reminder, Review
 from reviews.reminders import reminders_run, reminders_scan
-from tests.factories import CommitmentFactory, RelationshipFactory, StakeholderFactory, UserFactory
+from tests.factories import (
+    CommitmentFactory,
+    RelationshipFactory,
+    RelationshipTypeFactory,
+    StakeholderFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -244,22 +250,19 @@ def test_email_preferences_are_respected(
 
 
 def test_a_run_that_dies_mid_delivery_is_retried_without_duplicates(portfolio, monkeypatch):
-    real = reminders.notification_create
-    calls = {"n": 0}
+    real = reminders.notifications_create
 
-    def dies_on_the_third(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("worker killed")
-        return real(**kwargs)
+    def dies_after_writing(specs):
+        real(specs)  # the batch's notifications are written, then the worker is killed
+        raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(reminders, "notification_create", dies_on_the_third)
+    monkeypatch.setattr(reminders, "notifications_create", dies_after_writing)
     with time_machine.travel(MORNING, tick=False), pytest.raises(RuntimeError):
         reminders_run()
     # The delivery batch rolled back with the claim: nothing half-sent.
     assert Notification.objects.count() == 0
     assert Reminder.objects.filter(notified_at__isnull=True).count() == 4
-    monkeypatch.setattr(reminders, "notification_create", real)
+    monkeypatch.setattr(reminders, "notifications_create", real)
     with time_machine.travel(MORNING, tick=False):
         reminders_run()  # the retry
         reminders_run()
@@ -290,6 +293,29 @@ def test_the_scans_cost_follows_due_items_not_all_relationships(
     with time_machine.travel(NIGHT, tick=False), django_assert_max_num_queries(12):
         reminders_scan()
     assert Reminder.objects.count() == 1
+
+
+def test_delivering_a_backlog_costs_a_few_queries_per_batch_not_per_reminder(
+    team_a, executive, django_assert_max_num_queries
+):
+    executive.teams.add(team_a)
+    managers = [UserFactory(username=f"m{i}", role="manager", teams=[team_a]) for i in range(3)]
+    types = [RelationshipTypeFactory(name=f"Type {i}") for i in range(3)]
+    for n in range(30):  # overdue reviews (escalated ones too) and late commitments
+        relationship = with_review(
+            managers[n % 3], team_a, types[n % 3], TODAY - timedelta(days=2 + n), f"Org {n}"
+        )
+        CommitmentFactory(
+            relationship=relationship, owner=managers[n % 3], due_on=TODAY - timedelta(days=1)
+        )
+    with time_machine.travel(MORNING, tick=False):
+        assert reminders_scan() == 30 + 30 + 17  # reviews, commitments, escalations
+        with django_assert_max_num_queries(15):
+            assert reminders.reminders_deliver() == 77
+        with django_assert_max_num_queries(40):  # a few per batch and per digest
+            assert reminders.escalations_email() == 1
+            assert reminders.digests_send() == 3
+    assert Notification.objects.count() == 77
 
 
 def test_inactive_managers_get_no_reminders(manager_a, team_a, rel_type):

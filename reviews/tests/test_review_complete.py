@@ -156,3 +156,58 @@ def test_completing_a_review_feeds_the_health_score(relationship, manager_a):
     relationship.refresh_from_db()
     assert relationship.health_score == before - 15
     assert "Latest review rated 2/5" in relationship.health_reasons
+
+
+def test_completing_early_through_the_api_keeps_the_due_date_and_schedules_once(
+    manager_a, team_a, rel_type, monkeypatch
+):
+    """Issue 14's lost update: a receiver brought the review forward on Build → Review, then
+    review_complete saved its stale copy over it (history: due → today/on demand → due).
+    Now the completion writes only its own fields and the schedule is synchronised once."""
+    from rest_framework.test import APIClient
+
+    from accounts.tokens import token_create
+    from reviews import services
+
+    today = timezone.localdate()
+    relationship = RelationshipFactory(
+        manager=manager_a,
+        team=team_a,
+        type=rel_type,
+        stage="build",
+        started_on=today - timedelta(days=10),
+    )
+    review = relationship.reviews.get(status=Review.Status.SCHEDULED)
+    due = today + timedelta(days=80)
+    assert review.due_on == due  # not due yet: completed early
+
+    syncs = []
+    real_sync = services.relationship_sync_review_schedule
+    monkeypatch.setattr(
+        services,
+        "relationship_sync_review_schedule",
+        lambda *args, **kwargs: syncs.append(args) or real_sync(*args, **kwargs),
+    )
+    _, raw = token_create(user=manager_a, name="lost update", scope="write")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = client.post(
+        f"/api/v1/reviews/{review.pk}/complete/", {**GOOD, "decision": "grow"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    review.refresh_from_db()
+    assert (review.status, review.due_on, review.on_demand) == ("completed", due, False)
+    assert (review.stage_before, review.stage_after) == (Stage.BUILD, Stage.BUILD)
+    # Its history: scheduled, then completed; the due date never moved in between.
+    history = list(review.history.order_by("history_id").values_list("status", "due_on"))
+    assert history == [("scheduled", due), ("completed", due)]
+    assert not review.history.filter(on_demand=True).exists()
+    # The next review counts from today's completion, and the relationship shows it.
+    [following] = relationship.reviews.filter(status=Review.Status.SCHEDULED)
+    assert following.due_on == today + timedelta(days=90)
+    relationship.refresh_from_db()
+    assert (relationship.stage, relationship.next_review_on) == (Stage.BUILD, following.due_on)
+    moves = StageTransition.objects.filter(relationship=relationship).order_by("pk")
+    assert [(t.from_stage, t.to_stage) for t in moves] == [("build", "review"), ("review", "build")]
+    assert len(syncs) == 1

@@ -10,10 +10,10 @@ import time_machine
 from django.utils import timezone
 
 from relationships.models import Stage
-from relationships.services import relationship_transition, relationship_update
 from reviews.models import Review
 from reviews.services import next_review_date, review_start
 from tests.factories import InteractionFactory, RelationshipFactory, RelationshipTypeFactory
+from workflows.lifecycle import relationship_edit, relationship_move
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def test_changing_the_cadence_or_the_type_moves_the_next_review(manager_a, team_
         relationship.refresh_from_db()
         assert relationship.next_review_on == date(2025, 4, 1)  # 90 days
 
-        relationship_update(
+        relationship_edit(
             relationship=relationship,
             by=manager_a,
             expected_version=relationship.version,
@@ -67,7 +67,7 @@ def test_changing_the_cadence_or_the_type_moves_the_next_review(manager_a, team_
         quarterly = RelationshipTypeFactory(
             name="Half-yearly test type", default_review_cadence_days=180
         )
-        relationship_update(
+        relationship_edit(
             relationship=relationship,
             by=manager_a,
             expected_version=relationship.version,
@@ -85,14 +85,14 @@ def test_the_cadence_counts_from_the_start_once_the_relationship_is_presented(
     with time_machine.travel(datetime(2025, 1, 1, 12, tzinfo=UTC), tick=False):
         relationship = RelationshipFactory(manager=manager_a, team=team_a, type=rel_type)
     with time_machine.travel(datetime(2025, 2, 1, 12, tzinfo=UTC), tick=False):
-        relationship_transition(relationship=relationship, to_stage=Stage.PRESENT, by=manager_a)
+        relationship_move(relationship=relationship, to_stage=Stage.PRESENT, by=manager_a)
     relationship.refresh_from_db()
     assert relationship.started_on == date(2025, 2, 1)
     assert relationship.next_review_on == date(2025, 5, 2)
 
 
 def test_ending_a_relationship_cancels_its_review_and_clears_the_date(relationship, manager_a):
-    relationship_transition(
+    relationship_move(
         relationship=relationship, to_stage=Stage.ENDED, by=manager_a, note="They closed down."
     )
     relationship.refresh_from_db()
@@ -103,13 +103,13 @@ def test_ending_a_relationship_cancels_its_review_and_clears_the_date(relationsh
 
 def test_entering_the_review_stage_opens_exactly_one_review_due_today(manager_a, team_a, rel_type):
     relationship = RelationshipFactory(manager=manager_a, team=team_a, type=rel_type, stage="build")
-    relationship_transition(relationship=relationship, to_stage=Stage.REVIEW, by=manager_a)
+    relationship_move(relationship=relationship, to_stage=Stage.REVIEW, by=manager_a)
     relationship.refresh_from_db()
     [review] = open_reviews(relationship)
     assert review.due_on == timezone.localdate()
     assert relationship.next_review_on == timezone.localdate()
     # The review stays on its date when the relationship is edited meanwhile.
-    relationship_update(
+    relationship_edit(
         relationship=relationship, by=manager_a, expected_version=relationship.version, purpose="x"
     )
     assert [r.due_on for r in open_reviews(relationship)] == [timezone.localdate()]
@@ -158,3 +158,33 @@ def test_backfill_schedules_relationships_created_in_bulk(manager_a, team_a, rel
     assert reviews_schedule_missing(batch_size=2) == 3
     assert reviews_schedule_missing() == 0  # idempotent
     assert Relationship.objects.filter(next_review_on__isnull=True).count() == 0
+
+
+def test_the_api_schedules_through_the_workflow_on_open_and_on_a_new_cadence(
+    manager_a, team_a, rel_type
+):
+    """The API's create and edit call workflows.lifecycle: the schedule follows, once."""
+    from rest_framework.test import APIClient
+
+    from accounts.tokens import token_create
+    from tests.factories import StakeholderFactory
+
+    _, raw = token_create(user=manager_a, name="schedule", scope="write")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    today = timezone.localdate()
+    body = {"stakeholder": StakeholderFactory().pk, "type": rel_type.pk, "team": team_a.pk}
+    created = api.post("/api/v1/relationships/", body, format="json")
+    assert created.status_code == 201, created.content
+    relationship = Review.objects.get(status=Review.Status.SCHEDULED).relationship
+    assert relationship.pk == created.json()["id"]
+    assert relationship.next_review_on == next_review_date(today, 90)
+
+    edited = api.patch(
+        f"/api/v1/relationships/{relationship.pk}/",
+        {"version": relationship.version, "review_cadence_days": 14},
+        format="json",
+    )
+    assert edited.status_code == 200, edited.content
+    assert edited.json()["next_review_on"] == next_review_date(today, 14).isoformat()
+    assert [r.due_on for r in open_reviews(relationship)] == [next_review_date(today, 14)]

@@ -320,3 +320,17 @@ def test_the_country_filter_still_knows_new_countries_after_the_schema_is_built(
     response = manager_api.get(url, {"country": "Portugal"})
     assert response.status_code == 200, response.content
     assert response.json()["count"] == 1
+
+
+@pytest.mark.parametrize("value", [5, 2.5, True, ["text"], {"text": "x"}])
+def test_a_number_or_list_where_text_is_due_is_refused_naming_the_field(manager_api, value):
+    # DRF's CharField would have stored 5 as "5": text fields take JSON strings only.
+    stakeholder = StakeholderFactory()
+    response = manager_api.post(
+        "/api/v1/assessments/",
+        {"stakeholder": stakeholder.pk, "power": 3, "interest": 4, "note": value},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "note" in str(response.json())
+    assert not Assessment.objects.exists()

@@ -50,6 +50,8 @@ from schemathesis.wfc.integration import register_wfc_auth
 from accounts.models import ApiToken
 from accounts.tokens import hash_token
 from config.wsgi import application
+from events.backfill import events_backfill
+from events.models import Event
 from notifications.models import Notification
 from reviews.models import FeedbackRequest, Review
 from tests.api.conftest import bearer, make_records
@@ -263,9 +265,13 @@ SHARED = {
 }
 
 
-def _secret_ids(two_teams) -> dict[str, int]:
+def _secret_ids(two_teams) -> dict[str, int | str]:
     secret = two_teams["secret"]
+    # Its rows were written around the services: give them their events, as seed_demo does.
+    events_backfill()
+    event = Event.objects.filter(relationship_id=secret.relationship.pk).order_by("id").first()
     return {
+        "events": str(event.uuid),
         "relationships": secret.relationship.pk,
         "interactions": secret.interaction.pk,
         "commitments": secret.commitment.pk,

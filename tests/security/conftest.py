@@ -33,6 +33,8 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, Role, User
 from accounts.tokens import token_create
+from events.backfill import events_backfill
+from events.models import Event
 from notifications.models import Notification, NotificationPreference
 from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from relationships.models import (
@@ -420,6 +422,17 @@ def build_world() -> World:
         ),
         "value": Value.objects.create(name="Openness", weight=2),
         "duplicate": StakeholderFactory(name="Org own (duplicate)"),
+    }
+    # The rows above are written around the services: give them their events (as
+    # seed_demo does), so the feeds and /api/v1/events/ carry every variant's canaries.
+    events_backfill()
+    extra["events"] = {
+        variant: Event.objects.get(
+            verb="interaction.logged",
+            subject_type="relationships.interaction",
+            subject_id=piece.interaction.pk,
+        )
+        for variant, piece in slices.items()
     }
     return World(
         extra=extra,

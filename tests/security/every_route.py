@@ -31,6 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import SecurityPolicy
 from accounts.tokens import token_create
 from dashboard.charts import CHARTS
+from events.services import event_record
 from notifications.models import NotificationPreference
 from notifications.services import notification_create
 from plans.models import KpiMeasurement
@@ -79,6 +80,8 @@ ROUTE_KWARGS: dict[str, dict[str, str]] = {
         )
     },
     "relationships:commitment_status": {"pk": "relationships.commitment"},
+    "events:relationship": {"pk": "relationships.relationship"},
+    "events:stakeholder": {"pk": "stakeholders.stakeholder"},
     **{
         f"plans:{name}": {"pk": "plans.objective"}
         for name in (
@@ -136,6 +139,7 @@ API_BASENAMES: dict[str, str] = {
     "review": "reviews.review",
     "feedback-request": "reviews.feedbackrequest",
     "notification": "notifications.notification",
+    "event": "events.event-uuid",  # the events API names an event by its uuid
 }
 
 
@@ -393,6 +397,7 @@ def build_world(*, admin_user, manager, team) -> World:
         status=WebhookDelivery.Status.FAILED,
         attempts=1,
     )
+    event = event_record(verb="interaction.logged", subject=interaction, actor=manager, data={})
     api_token, _ = token_create(user=admin_user, name="Crawl", scope="read")
     group = Group.objects.create(name="Crawlers")
     totp = TOTPDevice.objects.create(user=admin_user, name="Phone", confirmed=True)
@@ -435,6 +440,7 @@ def build_world(*, admin_user, manager, team) -> World:
         policy,
         *_axes_records(admin_user),
         ("feedback-token", feedback_token(open_request.pk, nonce)),
+        ("events.event-uuid", event.uuid),
         ("reset-uid", urlsafe_base64_encode(force_bytes(admin_user.pk))),
         ("reset-token", default_token_generator.make_token(admin_user)),
         ("format", "json"),

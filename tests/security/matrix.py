@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import TEST_PASSWORD
@@ -112,6 +113,12 @@ def FEEDBACK_LINK(role: str, variant: str):
 def API_ROOT(role: str, variant: str):
     """The browsable API root: an API view, so a token works and anonymous gets 401."""
     return 401 if role == "anonymous" else OK
+
+
+@_page
+def FEED_READER(role, variant):
+    """What changed across the organisation: managers, executives, admins (each scoped)."""
+    return OK if role in ("manager_a", "manager_b", "executive", "admin") else 403
 
 
 @_page
@@ -245,6 +252,8 @@ KINDS: dict[str, tuple[tuple[str, ...], Callable[[World, str], object]]] = {
     "value_record": (VARIANTS, _slice("value_record")),
     "review": (VARIANTS, _slice("review")),
     "feedback_request": (VARIANTS, _slice("pending_request")),
+    # The event of the variant's interaction (build_world gives every row its events).
+    "event": (VARIANTS, lambda w, v: str(w.extra["events"][v].uuid)),
     # The registry is shared: the stakeholders and contacts of every variant are readable.
     "stakeholder": (VARIANTS, _slice("stakeholder")),
     "contact": (VARIANTS, _slice("contact")),
@@ -562,6 +571,11 @@ PAGES: list[PageRow] = [
     PageRow("relationships:board", get=SIGNED_IN_ONLY, htmx=True),
     PageRow("relationships:export", get=SIGNED_IN_ONLY),
     PageRow("relationships:my_commitments", get=SIGNED_IN_ONLY),
+    # --- activity feeds (events)
+    PageRow("events:organisation", get=FEED_READER, htmx=True),
+    PageRow("events:mine", get=SIGNED_IN_ONLY, htmx=True),
+    PageRow("events:relationship", kind="relationship", get=SEES_404, htmx=True),
+    PageRow("events:stakeholder", kind="stakeholder", get=SIGNED_IN_ONLY, htmx=True),
     PageRow("relationships:detail", kind="relationship", get=SEES_404),
     PageRow(
         "relationships:edit",
@@ -927,6 +941,9 @@ API: list[ApiRow] = [
     ApiRow("GET /api/v1/initiatives/{id}/", API_READ, kind="initiative"),
     ApiRow("PATCH /api/v1/initiatives/{id}/", API_EDITOR, kind="initiative",
            body=_const(title="Renamed initiative")),
+    # Events: visible exactly when their relationship is.
+    ApiRow("GET /api/v1/events/", API_READ, lists="event"),
+    ApiRow("GET /api/v1/events/{id}/", API_SEES, kind="event"),
     # Notifications: the caller's own.
     ApiRow("GET /api/v1/notifications/", API_READ, lists="notification"),
     ApiRow("GET /api/v1/notifications/{id}/", API_OWNER, kind="notification"),
@@ -961,3 +978,129 @@ OTHER_ID_PARAMETERS: dict[tuple[str, str], str] = {
     ("/api/v1/dashboard/", "type"): "relationships.relationshiptype",
     ("/api/v1/objectives/tree/", "root"): "plans.objective",
 }
+
+
+# --- Admin writes ---------------------------------------------------------------------------
+# The admin is one more door onto the services (core/admin_writes.py): each model registered
+# there is saved through its service, read-only, or plain data whose admin is its editor
+# (no service owns it). tests/security/test_matrix.py checks every registered model is in
+# exactly one of these, and runs ADMIN_WRITES as the admin.
+
+ADMIN_THROUGH_SERVICES = (
+    "stakeholders.category",
+    "stakeholders.value",
+    "stakeholders.stakeholder",
+    "stakeholders.contact",
+    "relationships.relationship",
+    "plans.objective",
+    "plans.plan",
+    "plans.initiative",
+    "webhooks.webhookendpoint",
+)
+# Written on the app's own pages (or by tasks, or by the stakeholder's link): shown here.
+ADMIN_READ_ONLY = (
+    "stakeholders.assessment",
+    "relationships.stagetransition",
+    "relationships.interaction",
+    "relationships.commitment",
+    "relationships.valuerecord",
+    "plans.kpimeasurement",
+    "reviews.review",
+    "reviews.reminder",
+    "reviews.digest",
+    "reviews.feedbackrequest",
+    "reviews.feedbackresponse",
+    "notifications.notification",
+    "notifications.notificationpreference",
+    "webhooks.webhookdelivery",
+    "security.securityevent",
+)
+ADMIN_PLAIN = (
+    # Reference lists without rules (simple_history keeps who changed them).
+    "relationships.relationshiptype",
+    "plans.objectivelevel",
+    # Accounts: the user admin sends role and activity through accounts.services itself.
+    "accounts.user",
+    "accounts.team",
+    "accounts.securitypolicy",
+    "auth.group",
+    "otp_static.staticdevice",
+    "otp_totp.totpdevice",
+    "axes.accessattempt",
+    "axes.accesslog",
+    "axes.accessfailurelog",
+)
+
+
+def _admin_url(label: str, action: str, *args) -> str:
+    app, model = label.split(".")
+    return reverse(f"admin:{app}_{model}_{action}", args=args)
+
+
+@dataclass(frozen=True)
+class AdminWrite:
+    """An admin POST and what it must do. ``form``: the rendered change form is posted back
+    with ``changes`` on top (else ``changes`` is the whole body). ``verb``: the event an
+    allowed write records, via the admin, by the admin; None: refused, nothing changes."""
+
+    name: str
+    url: Callable[[World], str]
+    changes: Callable[[World], dict]
+    verb: str | None = None
+    form: bool = True
+
+
+def _set(**changes) -> Callable[[World], dict]:
+    return lambda w: dict(changes)
+
+
+def _rel_change(w: World) -> str:
+    return _admin_url("relationships.relationship", "change", w.rel("own").pk)
+
+
+def _stakeholder_change(w: World) -> str:
+    return _admin_url("stakeholders.stakeholder", "change", w.slices["own"].stakeholder.pk)
+
+
+def _contact_change(w: World) -> str:
+    return _admin_url("stakeholders.contact", "change", w.slices["own"].contact.pk)
+
+
+def _objective_change(w: World) -> str:
+    return _admin_url("plans.objective", "change", w.objective.pk)
+
+
+ADMIN_WRITES: list[AdminWrite] = [
+    AdminWrite("edit a relationship", _rel_change, _set(purpose="Edited in the admin"),
+               verb="relationship.updated"),
+    AdminWrite("edit a relationship over a newer save", _rel_change,
+               _set(purpose="Stale", expected_version="0")),
+    # Present → pilot without the partnering session: the lifecycle refuses it.
+    AdminWrite("move a relationship on without its partnering session",
+               lambda w: _admin_url("relationships.relationship", "changelist"),
+               lambda w: {"action": "move_to_next_stage", "_selected_action": [w.rel("own").pk]},
+               form=False),
+    AdminWrite("edit a stakeholder", _stakeholder_change, _set(sector="Edited"),
+               verb="stakeholder.updated"),
+    AdminWrite("edit a stakeholder over a newer save", _stakeholder_change,
+               _set(sector="Stale", expected_version="0")),
+    AdminWrite("edit a contact", _contact_change, _set(role="Edited"), verb="contact.updated"),
+    AdminWrite("edit a contact over a newer save", _contact_change,
+               _set(role="Stale", expected_version="0")),
+    AdminWrite("edit an objective", _objective_change, _set(description="Edited"),
+               verb="objective.updated"),
+    AdminWrite("move an objective under its own sub-objective", _objective_change,
+               lambda w: {"parent": str(w.child_objective.pk)}),
+    AdminWrite("rewrite an interaction",
+               lambda w: _admin_url("relationships.interaction", "change",
+                                    w.slices["own"].interaction.pk),
+               _set(summary="Rewritten"), form=False),
+    AdminWrite("rewrite a review",
+               lambda w: _admin_url("reviews.review", "change", w.slices["own"].review.pk),
+               _set(status="completed"), form=False),
+    AdminWrite("revert a stakeholder to an old version",
+               lambda w: reverse("admin:stakeholders_stakeholder_simple_history", args=[
+                   w.slices["own"].stakeholder.pk,
+                   w.slices["own"].stakeholder.history.earliest("history_id").history_id]),
+               _set(name="Reverted", kind="organisation"), form=False),
+]  # fmt: skip
