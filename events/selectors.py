@@ -217,6 +217,8 @@ def describe(event: Event) -> Event:
     vocabulary's words), ``detail`` (one line) and ``text`` (shown folded when long)."""
     event.sentence = VERBS.get(event.verb, event.verb)
     event.detail, text = _details(event)
+    if text and text.strip() in (event.subject_label or ""):
+        text = ""  # the subject's name already says it (a commitment is its description)
     event.text = text
     event.text_is_long = len(text) > SHORT_TEXT
     return event

@@ -354,3 +354,16 @@ def test_the_readme_lists_every_verb():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [verb for verb in VERBS if f"| `{verb}` |" not in readme]
     assert not missing, f"Add these verbs to the README's vocabulary table: {missing}"
+
+
+def test_a_commitment_says_its_description_once(client, open_rel, manager_a):
+    relationship_services.commitment_create(
+        relationship=open_rel,
+        by=manager_a,
+        direction="ours",
+        description="Send the signed agreement",
+        due_on=timezone.localdate() + timedelta(days=7),
+    )
+    client.force_login(manager_a)
+    page = client.get(f"/relationships/{open_rel.pk}/").content.decode()
+    assert page.count("Send the signed agreement") == 2  # the timeline once, the card once
