@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django import forms
 
 from accounts.models import Team
+from core.forms import DateInput
 from core.reference import ReferenceChoiceField
 from relationships.models import RelationshipType
 from stakeholders.models import Category
@@ -150,7 +151,7 @@ class DashboardFilterForm(forms.Form):
         super().__init__(data, **kwargs)
         self.today = today
         # "from" is a Python keyword, so these two are added here rather than declared.
-        date_input = forms.DateInput(attrs={"type": "date"})
+        date_input = DateInput()
         self.fields["from"] = forms.DateField(required=False, label="From", widget=date_input)
         self.fields["to"] = forms.DateField(required=False, label="To", widget=date_input)
         self.order_fields(["period", "from", "to", "team", "category", "type"])

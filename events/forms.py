@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Team, User
+from core.forms import DateInput
 from events.vocabulary import VERBS
 
 # Dates outside these years are typing mistakes (and year 9999 has no day after it).
@@ -28,8 +29,8 @@ class ActivityFilterForm(forms.Form):
         required=False,
         queryset=User.objects.order_by("first_name", "last_name", "username"),
     )
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
-    until = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
+    since = forms.DateField(label="From", required=False, widget=DateInput())
+    until = forms.DateField(label="To", required=False, widget=DateInput())
     before = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
     def clean(self) -> dict:

@@ -6,11 +6,12 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import User
+from core.forms import DateInput
 from plans import selectors
 from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from relationships.selectors import relationships_visible_to
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = DateInput()
 
 
 class ServiceForm(forms.ModelForm):

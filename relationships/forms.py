@@ -10,11 +10,12 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.models import Role, Team, User
 from core.errors import RuleViolation
+from core.forms import DateInput
 from core.reference import offer_rows
 from relationships.models import Commitment, Interaction, Relationship, Stage, ValueRecord
 from stakeholders.models import Contact, Stakeholder
 
-_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # what <input type=date> reads
+_DATE = DateInput()
 
 
 def add_rule_error(form: forms.Form, error: RuleViolation) -> None:

@@ -5,15 +5,12 @@ from datetime import date
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
+from core.forms import DateInput
 from security.models import SecurityEvent
 
 # Far-off dates are refused with a message: beyond them the time-zone arithmetic of a
 # range would overflow instead of simply finding nothing.
 _EARLIEST, _LATEST = date(2000, 1, 1), date(2999, 12, 31)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 def _date_field(label: str) -> forms.DateField:

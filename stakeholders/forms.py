@@ -6,6 +6,7 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils import timezone
 
+from core.forms import DateInput
 from stakeholders.models import Contact, Stakeholder, Value
 
 SCORE_CHOICES = [(n, str(n)) for n in range(1, 6)]
@@ -96,9 +97,7 @@ class ContactForm(forms.ModelForm):
 class AssessmentForm(forms.Form):
     power = forms.TypedChoiceField(choices=SCORE_CHOICES, coerce=int, initial=3)
     interest = forms.TypedChoiceField(choices=SCORE_CHOICES, coerce=int, initial=3)
-    assessed_on = forms.DateField(
-        label="Assessed on", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    assessed_on = forms.DateField(label="Assessed on", widget=DateInput())
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
