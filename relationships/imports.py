@@ -27,6 +27,7 @@ class RelationshipRowForm(forms.Form):
 class RelationshipImporter(Importer):
     kind = "relationships"
     label = "Relationships"
+    one = "relationship"
     event_verb = "relationships.imported"
     columns = {
         "stakeholder": True,

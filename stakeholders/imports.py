@@ -98,6 +98,7 @@ class Importer:
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    one: ClassVar[str]  # one row's noun: "Imported 1 organisation"
     # The event recorded once per import (each row's service records its own as well).
     event_verb: ClassVar[str]
     columns: ClassVar[dict[str, bool]]  # column name → required
@@ -343,6 +344,7 @@ class StakeholderRowForm(forms.Form):
 class OrganisationImporter(Importer):
     kind = "organisations"
     label = "Organisations"
+    one = "organisation"
     event_verb = "stakeholders.imported"
     columns = {
         "name": True,
@@ -463,6 +465,7 @@ class ContactRowForm(forms.Form):
 class ContactImporter(Importer):
     kind = "contacts"
     label = "Contacts"
+    one = "contact"
     event_verb = "contacts.imported"
     columns = {
         "name": True,

@@ -329,9 +329,8 @@ def import_csv(request: HttpRequest) -> HttpResponse:
             importer, form.cleaned_data["file"], dry_run=form.cleaned_data["dry_run"]
         )
         if report.ok and not report.dry_run:
-            messages.success(
-                request, f"Imported {report.created} {importer.label.lower()} from the file."
-            )
+            noun = importer.one if report.created == 1 else importer.label.lower()
+            messages.success(request, f"Imported {report.created} {noun} from the file.")
             if importer.kind == "relationships":
                 return redirect(_url_or("relationships:index", "/relationships/"))
             if importer.kind == "contacts":

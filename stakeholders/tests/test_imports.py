@@ -256,3 +256,12 @@ def test_the_import_page_lists_the_columns(client, manager_a):
     body = client.get(IMPORT).content.decode()
     assert "<strong>name</strong>" in body
     assert "confidential" in body
+
+
+def test_one_row_is_spoken_of_in_the_singular(client, manager_a):
+    client.force_login(manager_a)
+    checked = _upload(client, "organisations", "name\nSolo Ltd\n", dry_run="on")
+    assert "The row is valid" in checked.content.decode()
+    imported = _upload(client, "organisations", "name\nSolo Ltd\n")
+    followed = client.get(imported.url)
+    assert "Imported 1 organisation from the file." in followed.content.decode()
