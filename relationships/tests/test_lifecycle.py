@@ -193,3 +193,13 @@ def test_the_board_limits_columns_and_links_to_the_filtered_list(manager_a, monk
     content = client_for(manager_a).get(reverse("relationships:board")).content.decode()
     assert "Show all 3 in the list" in content
     assert "stage=identify" in content
+
+
+def test_a_card_in_review_opens_the_review_form_instead_of_deciding_on_the_board(manager_a, team_a):
+    relationship = RelationshipFactory(manager=manager_a, team=team_a, stage=Stage.REVIEW)
+    page = client_for(manager_a).get(reverse("relationships:board")).content.decode()
+    card = page[page.index(f'id="card-{relationship.pk}"') :]
+    card = card[: card.index("</article>")]
+    # Grow or change is the review's decision, with its ratings: no one-click move here.
+    assert 'name="to_stage"' not in card
+    assert f'href="/relationships/{relationship.pk}/#relationship-reviews"' in card
