@@ -62,18 +62,6 @@ class RelationshipForm(VersionedForm):
         fields = "__all__"
 
 
-# What relationship_create takes; the rest (partnering session) is edited once it exists.
-CREATE_FIELDS = (
-    "type",
-    "manager",
-    "team",
-    "confidential",
-    "is_key",
-    "purpose",
-    "review_cadence_days",
-)
-
-
 @admin.register(Relationship)
 class RelationshipAdmin(ServiceHistoryAdmin):
     form = RelationshipForm
@@ -113,7 +101,7 @@ class RelationshipAdmin(ServiceHistoryAdmin):
 
     def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
         if obj is None:
-            return ["stakeholder", *CREATE_FIELDS]
+            return ["stakeholder", *services.CREATE_FIELDS]
         # The stakeholder is fixed once the relationship exists; stage moves are the action.
         return [
             "stakeholder",
@@ -131,7 +119,7 @@ class RelationshipAdmin(ServiceHistoryAdmin):
             return lifecycle.relationship_open(
                 stakeholder=data["stakeholder"],
                 by=request.user,
-                **{name: data[name] for name in CREATE_FIELDS},
+                **{name: data[name] for name in services.CREATE_FIELDS},
             )
         return lifecycle.relationship_edit(
             relationship=obj,

@@ -255,7 +255,8 @@ def _combine(problems: list[RuleViolation]) -> RuleViolation:
 # --- Create and edit ------------------------------------------------------------------
 
 
-EDITABLE_FIELDS = (
+# What relationship_create takes; the partnering session is recorded once it exists.
+CREATE_FIELDS = (
     "type",
     "manager",
     "team",
@@ -263,9 +264,8 @@ EDITABLE_FIELDS = (
     "is_key",
     "purpose",
     "review_cadence_days",
-    "partnering_session_on",
-    "partnering_session_notes",
 )
+EDITABLE_FIELDS = (*CREATE_FIELDS, "partnering_session_on", "partnering_session_notes")
 
 
 def _check_team(by: User, team: Team | None) -> None:

@@ -133,10 +133,19 @@ def username_for_records(request: HttpRequest | None, credentials: dict | None) 
     typed = str((credentials or {}).get("username") or "")
     if not typed:
         return ""
-    if get_user_model()._default_manager.filter(username=typed).exists():
-        return typed
-    digest = hmac.new(settings.SECRET_KEY.encode(), typed.encode(), "sha256").hexdigest()
-    return f"unknown user #{digest[:8]}"
+    # axes asks several times per sign-in attempt: one lookup per request and name.
+    known = getattr(request, "_rapport_usernames", None) if request is not None else None
+    if known is None:
+        known = {}
+        if request is not None:
+            request._rapport_usernames = known
+    if typed not in known:
+        if get_user_model()._default_manager.filter(username=typed).exists():
+            known[typed] = typed
+        else:
+            digest = hmac.new(settings.SECRET_KEY.encode(), typed.encode(), "sha256")
+            known[typed] = f"unknown user #{digest.hexdigest()[:8]}"
+    return known[typed]
 
 
 # --- Password spraying: limits per address and per account ----------------------------------

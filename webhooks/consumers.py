@@ -28,6 +28,12 @@ def _transition(event: Event) -> dict:
 
 def webhook_events_consume(events: list[Event]) -> None:
     """The webhooks consumer (registered in WebhooksConfig.ready)."""
+    endpoints = services.endpoints_active()
+    wanted = {verb for endpoint in endpoints for verb in endpoint.event_types or []}
+    # Nothing is described for events no endpoint subscribes to (most of them, most days).
+    events = [event for event in events if event.verb in wanted]
+    if not events:
+        return
     relationship_ids = {event.relationship_id for event in events if event.relationship_id}
     relationships = Relationship.objects.select_related(
         "stakeholder", "type", "manager", "team"
@@ -83,7 +89,7 @@ def webhook_events_consume(events: list[Event]) -> None:
                 confidential=relationship.confidential,
             )
         )
-    services.deliveries_create(outgoing)
+    services.deliveries_create(outgoing, endpoints)
 
 
 WEBHOOK_EVENT_VERBS = frozenset(WEBHOOK_VERBS)

@@ -209,16 +209,24 @@ class Outgoing:
     confidential: bool = False
 
 
-def deliveries_create(outgoing: list[Outgoing]) -> int:
+def endpoints_active() -> list[WebhookEndpoint]:
+    return list(WebhookEndpoint.objects.filter(active=True).order_by("pk"))
+
+
+def deliveries_create(
+    outgoing: list[Outgoing], endpoints: list[WebhookEndpoint] | None = None
+) -> int:
     """A delivery per event and subscribed endpoint (confidential events only to endpoints
     that take them), sent after commit; returns how many were new. Endpoints are read once
-    per batch; a repeated event id adds nothing (unique endpoint + event id)."""
+    per batch (or given, already read); a repeated event id adds nothing (unique endpoint +
+    event id)."""
     if not outgoing:
         return 0
     unknown = {item.event_type for item in outgoing} - set(EventType.values)
     if unknown:
         raise ValueError(f"Unknown webhook event types {sorted(unknown)}")
-    endpoints = list(WebhookEndpoint.objects.filter(active=True).order_by("pk"))
+    if endpoints is None:
+        endpoints = endpoints_active()
     now = timezone.now()
     rows = []
     for item in outgoing:
