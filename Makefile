@@ -44,9 +44,9 @@ test: install
 	ruff format --check .
 	pytest -n auto
 
-## bench: measure the main pages on the large dataset (PostgreSQL and Redis on loopback)
+## bench: every page cold and warm on the small and large datasets, throughput; ARGS="--xlarge"
 bench: $(BENCH_INSTALLED)
-	python -u bench/run.py
+	python -u bench/run.py $(ARGS)
 
 ## bench-reminders: time the first reminder catch-up on a copy of the large dataset
 bench-reminders: install
@@ -56,7 +56,7 @@ bench-reminders: install
 loadtest: $(BENCH_INSTALLED)
 	python -u bench/loadtest.py $(ARGS)
 
-## scaleout: two web instances and two workers sharing one database and broker
+## scaleout: two web instances and two workers sharing one database and broker, reports on a streaming replica
 scaleout: $(BENCH_INSTALLED)
 	python -u bench/scaleout.py
 

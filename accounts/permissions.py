@@ -118,6 +118,18 @@ def relationship_scope(user: AnyUser, prefix: str = "") -> Q:
     )
 
 
+def tally_scope(user: AnyUser) -> Q:
+    """``relationship_scope`` for rows that count relationships by what decides who sees
+    them (dashboard.models: team_key, confidential, and manager_key, which names the
+    manager of confidential relationships only): the sum of the rows it selects is exactly
+    the count of the relationships the user may see."""
+    if not (user.is_authenticated and user.is_active):
+        return Q(pk__in=[])
+    if reads_everything(user):
+        return Q()
+    return Q(confidential=False) | Q(team_key__in=team_ids(user)) | Q(manager_key=user.pk)
+
+
 def may_see_relationship(user: AnyUser, relationship) -> bool:
     if not (user.is_authenticated and user.is_active):
         return False

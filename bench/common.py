@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -74,26 +74,41 @@ def shell_json(env: dict[str, str], script: str):
     return json.loads(manage(env, "shell", "-c", script, capture=True).strip().splitlines()[-1])
 
 
-def prepare(env: dict[str, str]) -> dict:
+def ensure_database(database_url: str) -> bool:
+    """Create the database if it does not exist (never drops one); True if it was created."""
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if exists:
+            return False
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return True
+
+
+def prepare(env: dict[str, str], scale: str = "large") -> dict:
+    """Migrate, load `seed_demo --scale <scale>` unless its relationships are all there
+    (timing the load, which can take long), and collect static files."""
     manage(env, "migrate", "--noinput", "-v0")
-    count = int(
-        manage(
-            env,
-            "shell",
-            "-c",
-            "from relationships.models import Relationship; print(Relationship.objects.count())",
-            capture=True,
-        )
-        .strip()
-        .splitlines()[-1]
+    # The expected size comes from the seed itself, so the two never disagree.
+    count, expected = shell_json(
+        env,
+        "import json; from core.demo import SCALES; "
+        "from relationships.models import Relationship; "
+        f"print(json.dumps([Relationship.objects.count(), SCALES[{scale!r}]['relationships']]))",
     )
     seed_seconds = None
-    if count < 30_000:
-        print("bench: loading the large dataset (seed_demo --scale large) …", flush=True)
+    if count < expected:
+        print(f"bench: loading the {scale} dataset (seed_demo --scale {scale}) …", flush=True)
         started = time.perf_counter()
-        manage(env, "seed_demo", "--scale", "large")
+        manage(env, "seed_demo", "--scale", scale)
         seed_seconds = round(time.perf_counter() - started, 1)
-        print(f"bench: loaded in {seed_seconds} s", flush=True)
+        print(f"bench: loaded the {scale} dataset in {seed_seconds} s", flush=True)
     manage(env, "collectstatic", "--noinput", "-v0")
     return {"seed_seconds": seed_seconds}
 
@@ -153,6 +168,13 @@ class Client:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         headers.update(extra or {})
         return headers
+
+    def fork(self) -> Client:
+        """Another connection of the same signed-in browser (a copy of its cookies), as a
+        browser opens several connections to one host."""
+        other = Client(self.port)
+        other.cookies = dict(self.cookies)
+        return other
 
     def request(self, method: str, path: str, body: str | None = None, headers=None):
         for attempt in range(2):

@@ -1,9 +1,13 @@
-"""`make scaleout`: two web instances, two Celery workers and beat sharing PostgreSQL and Redis.
+"""`make scaleout`: two web instances, two Celery workers and beat sharing PostgreSQL and Redis,
+with report reads on a PostgreSQL streaming replica.
 
-Uses its own small database (SCALEOUT_DATABASE_URL, default rapport_scaleout: dropped,
-recreated, migrated, `seed_demo --scale small`) and its own Redis database
-(SCALEOUT_REDIS_URL, default redis://127.0.0.1:6379/8, flushed first). E-mail goes to an SMTP
-sink on loopback run by this script, so every message sent is counted.
+PostgreSQL is private to the run (drills/services.py): a primary initdb'd into the run's
+temporary directory on a free loopback port, holding a small database (`rapport_scaleout`,
+migrated, `seed_demo --scale small`), and a hot-standby replica made from it with
+`pg_basebackup -R`; the web instances get DATABASE_REPLICA_URL. Both clusters are deleted
+at the end, their logs kept. Redis is the machine's (SCALEOUT_REDIS_URL, default
+redis://127.0.0.1:6379/8, flushed first). E-mail goes to an SMTP sink on loopback run by
+this script, so every message sent is counted.
 
 Checks, each printed as PASS/FAIL with its figures:
 
@@ -17,7 +21,14 @@ c. reminders exactly once: with reviews and commitments made due (overdue, escal
    workers of two processes each; once the queue drains every reminder (kind, subject,
    recipient, day) exists once, was delivered in-app exactly once (a trigger in this
    database records every insert or refresh of a notification), and was e-mailed at most once
-   (escalations one mail each, one digest per person, one mail per feedback request).
+   (escalations one mail each, one digest per person, one mail per feedback request);
+d. the read replica: report reads (dashboard, chart fragments and CSVs, dashboard API, API
+   lists) through both instances are answered by the replica (the servers' replica query
+   count header) and other pages never read it; with the replica's replay paused, a user
+   who did not write reads the replica's past within the lag limit while a user who just
+   wrote reads the primary and sees their write (page, API list, export); beyond the limit
+   everyone reads the primary; with the replica SIGKILLed every report still answers 200
+   from the primary and /healthz stays 200; restarted, report reads return to it.
 
 Exits non-zero on any failure; writes JSON under bench/results/.
 """
@@ -39,7 +50,7 @@ from datetime import date, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from common import (
     PYTHON,
@@ -54,8 +65,16 @@ from common import (
     shell_json,
 )
 
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/rapport_scaleout"
+sys.path.insert(0, str(ROOT / "drills"))
+from services import PrivatePostgres  # noqa: E402  (drills/ is not a package)
+
+DATABASE = "rapport_scaleout"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/8"
+# The web instances' DATABASE_REPLICA_MAX_LAG_SECONDS and _RETRY_SECONDS (the defaults).
+REPLICA_MAX_LAG = 5.0
+REPLICA_RETRY = 10.0
+REPLICA_CHECK = 2.0  # core.dbrouting probes the replica at most this often per process
+REPLICA_HEADER = "X-Replica-Query-Count"  # RAPPORT_BENCH: queries the replica answered
 MANUAL_RUNS = 6
 BEAT_INTERVAL = 2.0  # seconds between beat's reminder sends during the check
 BEAT_WINDOW = 12.0  # how long beat keeps sending after the manual burst
@@ -317,20 +336,18 @@ class SMTPSink(socketserver.ThreadingTCPServer):
 # --- Helpers ---------------------------------------------------------------------------
 
 
-def recreate_database(database_url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    if "scaleout" not in name:
-        raise SystemExit(
-            f"scaleout: refusing to drop {name!r}: SCALEOUT_DATABASE_URL must name a database "
-            "of its own (with 'scaleout' in its name)"
-        )
-    maintenance = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+def wait_replayed(primary: PrivatePostgres, replica: PrivatePostgres, timeout: float = 60) -> float:
+    """Wait until the replica has replayed everything the primary has written; seconds."""
+    with primary.connect("postgres") as connection:
+        position = connection.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+    started = time.monotonic()
+    with replica.connect("postgres", connect_timeout=2) as connection:
+        while time.monotonic() - started < timeout:
+            query = "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn"
+            if connection.execute(query, [position]).fetchone()[0]:
+                return round(time.monotonic() - started, 2)
+            time.sleep(0.05)
+    raise SystemExit(f"scaleout: the replica did not catch up within {timeout:.0f} s")
 
 
 def flush_redis(url: str) -> None:
@@ -482,21 +499,285 @@ def check_writes(report: Report, a: Client, b: Client, relationship: int, run_id
         )
 
 
+# --- d. The read replica ----------------------------------------------------------------
+
+
+def report_paths(period: str) -> list[str]:
+    """Report reads answered by the replica during the view (not streamed). The period
+    differs per instance so that each computes its figures rather than reading the other's
+    from the cache."""
+    return [
+        f"/dashboard/?period={period}",
+        f"/dashboard/chart/funnel/?period={period}",
+        f"/dashboard/chart/weekly/?period={period}",
+        f"/dashboard/chart/funnel.csv?period={period}",
+        f"/api/v1/dashboard/?period={period}",
+        "/api/v1/interactions/",
+        "/api/v1/relationships/",
+    ]
+
+
+# Streamed while they are sent (after the query count header): their reads are shown by the
+# lagging-replica check instead.
+EXPORT_PATHS = ["/relationships/export.csv", "/stakeholders/export.csv"]
+PRIMARY_PATHS = ["/", "/relationships/", "/relationships/{pk}/", "/api/v1/relationships/{pk}/"]
+
+
+def replica_reads(response) -> int:
+    return int(response.getheader(REPLICA_HEADER) or 0)
+
+
+def healthz(port: int) -> tuple[int, dict]:
+    response, body, _ = Client(port).request("GET", "/healthz")
+    return response.status, json.loads(body)
+
+
+def check_report_reads(report: Report, readers: dict[str, Client], relationship: int) -> None:
+    wrong: list[str] = []
+    on_replica = on_primary = queries = 0
+    periods = ("last_12_months", "this_year")
+    for (name, client), period in zip(readers.items(), periods, strict=True):
+        groups = (
+            ("replica", report_paths(period)),
+            ("primary", [path.format(pk=relationship) for path in PRIMARY_PATHS]),
+            ("either", EXPORT_PATHS),
+        )
+        for expected, paths in groups:
+            for path in paths:
+                response, _, _ = client.request("GET", path)
+                reads = replica_reads(response)
+                if response.status != 200:
+                    wrong.append(f"{name} {path}: {response.status}")
+                elif expected == "replica" and not reads:
+                    wrong.append(f"{name} {path}: not read from the replica")
+                elif expected == "primary" and reads:
+                    wrong.append(f"{name} {path}: {reads} queries on the replica")
+                on_replica += expected == "replica" and reads > 0
+                on_primary += expected == "primary" and not reads
+                queries += reads if expected == "replica" else 0
+    report.check(
+        "d. report reads are answered by the replica, other pages by the primary",
+        not wrong,
+        f"{on_replica} report requests through A and B (dashboard, chart fragments and CSV, "
+        f"dashboard API, API lists) read the replica ({queries} queries); {on_primary} other "
+        f"requests (home, relationship list and page, API detail) read only the primary; "
+        f"exports 200; wrong: {wrong or 'none'}",
+        wrong=wrong,
+    )
+
+
+def interactions_listed(client: Client, relationship: int, summary: str):
+    query = urlencode({"relationship": relationship, "search": summary})
+    response, body, _ = client.request("GET", f"/api/v1/interactions/?{query}")
+    try:
+        listed = any(i["summary"] == summary for i in json.loads(body)["results"])
+    except (ValueError, KeyError):
+        listed = False
+    return response, listed
+
+
+def exported(client: Client, marker: str) -> bool:
+    response, body, _ = client.request("GET", "/relationships/export.csv")
+    return response.status == 200 and marker.encode() in body
+
+
+def check_lagging_replica(
+    report: Report,
+    primary: PrivatePostgres,
+    replica: PrivatePostgres,
+    writer: tuple[Client, Client],
+    reader: Client,
+    relationship: int,
+    run_id: str,
+) -> None:
+    """Replay paused: the reader (who wrote nothing) reads the replica's past until the lag
+    passes the limit; the writer reads the primary from their write on."""
+    writer_a, writer_b = writer
+    detail = f"/relationships/{relationship}/"
+    _, page, _ = writer_a.request("GET", detail)  # the form, before the clock starts
+    token = csrf_of(page)
+    summary = f"scaleout-{run_id} written while the replica lags"
+    marker = f"scaleout-{run_id} purpose changed while the replica lags"
+    day = (date.today() - timedelta(days=1)).isoformat()
+    table_update = "UPDATE relationships_relationship SET purpose = %s WHERE id = %s"
+    with primary.connect(DATABASE) as on_primary, replica.connect(DATABASE) as on_replica:
+        # A commit the replica replays just before it stops: the lag counts from here.
+        on_primary.execute(table_update.replace("%s", "purpose", 1), [relationship])
+        wait_replayed(primary, replica)
+        on_replica.execute("SELECT pg_wal_replay_pause()")
+        while on_replica.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0] != (
+            "paused"
+        ):
+            time.sleep(0.02)
+        paused = time.monotonic()
+        # Someone else's write, outside the app: nobody is stamped as having written it.
+        on_primary.execute(table_update, [marker, relationship])
+        data = {
+            "csrfmiddlewaretoken": token,
+            "occurred_on": day,
+            "channel": "call",
+            "summary": summary,
+            "sentiment": "1",
+        }
+        logged, _, _ = form_post(writer_a, f"{detail}interactions/new/", data, detail)
+
+        reader_api, reader_listed = interactions_listed(reader, relationship, summary)
+        reader_exported = exported(reader, marker)
+        reader_after = time.monotonic() - paused
+        writer_api, writer_listed = interactions_listed(writer_b, relationship, summary)
+        writer_exported = exported(writer_b, marker)
+        _, writer_page, _ = writer_b.request("GET", detail)
+        writer_after = time.monotonic() - paused
+        report.check(
+            "d. lagging replica: a user who just wrote reads the primary, others the replica",
+            logged.status == 302
+            and reader_after < REPLICA_MAX_LAG
+            and replica_reads(reader_api) > 0
+            and not reader_listed
+            and not reader_exported
+            and replica_reads(writer_api) == 0
+            and writer_listed
+            and writer_exported
+            and summary.encode() in writer_page,
+            f"replay paused; the writer's quick-log through A answered {logged.status}; within "
+            f"{reader_after:.1f} s the executive (no write) read the replica "
+            f"({replica_reads(reader_api)} queries) through B: the interaction "
+            f"{'listed' if reader_listed else 'not listed yet'}, the changed purpose "
+            f"{'exported' if reader_exported else 'not exported yet'}; within "
+            f"{writer_after:.1f} s the writer through B read the primary "
+            f"({replica_reads(writer_api)} replica queries): the interaction "
+            f"{'listed' if writer_listed else 'NOT listed'} and "
+            f"{'on' if summary.encode() in writer_page else 'NOT on'} the relationship "
+            f"page, the purpose {'exported' if writer_exported else 'NOT exported'}",
+        )
+
+        # Beyond the lag limit (and the next probe) nobody reads the replica.
+        time.sleep(max(0.0, paused + REPLICA_MAX_LAG + REPLICA_CHECK + 1 - time.monotonic()))
+        reader_api, reader_listed = interactions_listed(reader, relationship, summary)
+        reader_exported = exported(reader, marker)
+        reader_after = time.monotonic() - paused
+        _, health = healthz(reader.port)
+        report.check(
+            "d. replica lagging beyond the limit: everyone reads the primary",
+            replica_reads(reader_api) == 0
+            and reader_listed
+            and reader_exported
+            and health.get("replica", "").startswith("lagging"),
+            f"{reader_after:.1f} s after replay stopped (limit {REPLICA_MAX_LAG:.0f} s) the "
+            f"executive read {replica_reads(reader_api)} times from the replica; the interaction "
+            f"{'listed' if reader_listed else 'NOT listed'}, the purpose "
+            f"{'exported' if reader_exported else 'NOT exported'}; /healthz: "
+            f"{health.get('status')}, replica {health.get('replica')!r}",
+        )
+        on_replica.execute("SELECT pg_wal_replay_resume()")
+    wait_replayed(primary, replica)
+
+
+def check_replica_killed(
+    report: Report,
+    replica: PrivatePostgres,
+    readers: dict[str, Client],
+    writer: tuple[Client, Client],
+    relationship: int,
+    run_id: str,
+) -> float:
+    """SIGKILL the replica while reports are read through both instances. Returns the
+    monotonic time it was killed."""
+    replica.kill()
+    killed = time.monotonic()
+    statuses: Counter = Counter()
+    slowest = 0.0
+    requests = 0
+    while time.monotonic() - killed < 8:
+        for (_, client), period in zip(
+            readers.items(), ("last_month", "this_quarter"), strict=True
+        ):
+            for path in report_paths(period) + EXPORT_PATHS:
+                response, _, ms = client.request("GET", path)
+                statuses[response.status] += 1
+                slowest = max(slowest, ms)
+                requests += 1
+    writer_a, writer_b = writer
+    summary = f"scaleout-{run_id} written while the replica is down"
+    day = (date.today() - timedelta(days=1)).isoformat()
+    logged = log_interaction(writer_b, relationship, summary, day)
+    _, listed = interactions_listed(writer_a, relationship, summary)
+    health = {name: healthz(client.port) for name, client in readers.items()}
+    healthy = all(
+        status == 200 and body.get("status") == "ok" and body.get("replica", "").startswith("down")
+        for status, body in health.values()
+    )
+    report.check(
+        "d. replica killed: every report still answers from the primary",
+        set(statuses) == {200} and logged == 302 and listed and healthy,
+        f"{requests} report and export requests in the 8 s after SIGKILL: {dict(statuses)}, "
+        f"slowest {slowest:.0f} ms; a quick-log through B answered {logged} and the API "
+        f"through A {'lists' if listed else 'does NOT list'} it; /healthz "
+        + ", ".join(
+            f"{n} {s} {b.get('status')} replica {b.get('replica')!r}"
+            for n, (s, b) in health.items()
+        ),
+    )
+    return killed
+
+
+def check_replica_back(
+    report: Report,
+    primary: PrivatePostgres,
+    replica: PrivatePostgres,
+    readers: dict[str, Client],
+    killed: float,
+) -> None:
+    replica.start()
+    ready = time.monotonic()
+    wait_replayed(primary, replica)
+    back: dict[str, float] = {}
+    deadline = ready + REPLICA_RETRY + REPLICA_CHECK + 15
+    while len(back) < len(readers) and time.monotonic() < deadline:
+        for name, client in readers.items():
+            if name not in back:
+                response, _, _ = client.request("GET", "/api/v1/interactions/")
+                if response.status == 200 and replica_reads(response) > 0:
+                    back[name] = round(time.monotonic() - ready, 1)
+        time.sleep(0.5)
+    # By now every web process's wait has run out: all of them read it again.
+    after = Counter()
+    for name, client in readers.items():
+        for _ in range(6):
+            response, _, _ = client.request("GET", "/api/v1/relationships/")
+            after[(name, response.status == 200 and replica_reads(response) > 0)] += 1
+    limit = REPLICA_RETRY + REPLICA_CHECK + 3
+    report.check(
+        "d. replica restarted: report reads return to it",
+        len(back) == len(readers) and max(back.values()) <= limit and all(ok for (_, ok) in after),
+        f"down {ready - killed:.1f} s; back on the replica "
+        + ", ".join(f"{n} after {s} s" for n, s in back.items())
+        + f" of it accepting connections (limit {limit:.0f} s: the retry wait "
+        f"{REPLICA_RETRY:.0f} s and a probe); then "
+        f"{sum(n for (_, ok), n in after.items() if ok)}/{sum(after.values())} API lists "
+        "read the replica",
+    )
+
+
 def main() -> int:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
 
-    database_url = os.environ.get("SCALEOUT_DATABASE_URL", DEFAULT_DB)
     redis_url = os.environ.get("SCALEOUT_REDIS_URL", DEFAULT_REDIS)
     run_id = datetime.now().strftime("%Y%m%d-%H%M%S")
     work = Path(tempfile.mkdtemp(prefix=f"rapport-scaleout-{run_id}-"))
+    work.chmod(0o755)  # the PostgreSQL clusters inside belong to the postgres user
     print(f"scaleout: run {run_id}; logs in {work}", flush=True)
     report = Report()
     facts: dict = {"load_average_before": load_average()}
 
     sink = SMTPSink()
-    port_a, port_b = free_port(), free_port()
-    while port_b == port_a:
-        port_b = free_port()
+    ports: set[int] = set()
+    while len(ports) < 4:
+        ports.add(free_port())
+    port_a, port_b, port_primary, port_replica = sorted(ports)
+    primary = PrivatePostgres(work / "primary", port_primary, work / "primary.log")
+    replica = PrivatePostgres(work / "replica", port_replica, work / "replica.log")
+    database_url = primary.url(DATABASE)
     origins = f"https://127.0.0.1:{port_a},https://127.0.0.1:{port_b}"
     base = server_env(database_url, redis_url, port_a)
     base.update(
@@ -513,14 +794,33 @@ def main() -> int:
 
     try:
         started = time.monotonic()
-        print("scaleout: fresh database (migrate, seed_demo --scale small) …", flush=True)
-        recreate_database(database_url)
+        print(
+            f"scaleout: private PostgreSQL primary on :{port_primary}, database {DATABASE} "
+            "(migrate, seed_demo --scale small) …",
+            flush=True,
+        )
+        primary.init()
+        primary.start()
+        primary.create_database(DATABASE)
         flush_redis(redis_url)
         manage(base, "migrate", "--noinput", "-v0")
         manage(base, "seed_demo", "--scale", "small")
         manage(base, "collectstatic", "--noinput", "-v0")
         setup = shell_json(base, SETUP_SCRIPT)
         facts["setup"] = setup
+        # The replica: a base backup of the primary, then streaming what it writes.
+        replica.init_replica_of(primary)
+        replica.start()
+        facts["replica_caught_up_seconds"] = wait_replayed(primary, replica)
+        replica_env = {
+            "DATABASE_REPLICA_URL": replica.url(DATABASE),
+            "DATABASE_REPLICA_MAX_LAG_SECONDS": str(REPLICA_MAX_LAG),
+            "DATABASE_REPLICA_RETRY_SECONDS": str(REPLICA_RETRY),
+        }
+        base.update(replica_env)
+        env_a.update(replica_env)
+        env_b.update(replica_env)
+        print(f"scaleout: streaming replica on :{port_replica}", flush=True)
         facts["prepare_seconds"] = round(time.monotonic() - started, 1)
         print(
             f"scaleout: {setup['reviews_made_due']} open reviews made due, "
@@ -545,6 +845,21 @@ def main() -> int:
             check_sessions(report, a, b, setup["manager_name"])
             check_writes(report, a, b, setup["relationship"], run_id)
             check_sign_out(report, a, b)
+
+            # d. The read replica: an executive reads reports, a manager writes.
+            reader_a, writer_a = Client(port_a), Client(port_a)
+            reader_a.sign_in("executive")
+            writer_a.sign_in("manager")
+            reader_b, writer_b = Client(port_b), Client(port_b)
+            reader_b.cookies, writer_b.cookies = reader_a.cookies, writer_a.cookies
+            readers = {"A": reader_a, "B": reader_b}
+            writer = (writer_a, writer_b)
+            relationship = setup["relationship"]
+            time.sleep(1)  # signing in is a write: the replica must have replayed it
+            check_report_reads(report, readers, relationship)
+            check_lagging_replica(report, primary, replica, writer, reader_b, relationship, run_id)
+            killed = check_replica_killed(report, replica, readers, writer, relationship, run_id)
+            check_replica_back(report, primary, replica, readers, killed)
 
             # c. Reminders: beat (every BEAT_INTERVAL s) and six manual sends, all at once.
             since = shell_json(base, AUDIT_MARK_SCRIPT)
@@ -584,6 +899,8 @@ def main() -> int:
         facts["task_runs"] = runs
     finally:
         sink.close()
+        replica.destroy()
+        primary.destroy()
 
     failed = [c for c in report.checks if not c["ok"]]
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -198,6 +198,37 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
+# A PostgreSQL streaming replica for report reads (the dashboard, exports, API lists), with
+# read-your-writes: core/dbrouting.py. Reads go to the primary while the replica is further
+# behind than the lag limit, and for DATABASE_REPLICA_RETRY_SECONDS after it failed.
+DATABASE_REPLICA_MAX_LAG_SECONDS: float = env_value(
+    "DATABASE_REPLICA_MAX_LAG_SECONDS", "float", default=5.0
+)
+DATABASE_REPLICA_RETRY_SECONDS: float = env_value(
+    "DATABASE_REPLICA_RETRY_SECONDS", "float", default=10.0
+)
+if DATABASE_REPLICA_MAX_LAG_SECONDS <= 0:
+    config_error("DATABASE_REPLICA_MAX_LAG_SECONDS", "must be more than 0.")
+if DATABASE_REPLICA_RETRY_SECONDS <= 0:
+    config_error("DATABASE_REPLICA_RETRY_SECONDS", "must be more than 0.")
+if env.str("DATABASE_REPLICA_URL", default=""):
+    _replica = env_value("DATABASE_REPLICA_URL", "db_url")
+    if not IS_POSTGRES or _replica["ENGINE"] != "django.db.backends.postgresql":
+        config_error(
+            "DATABASE_REPLICA_URL", "needs PostgreSQL for it and for DATABASE_URL (postgres://…)."
+        )
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **_replica,
+        # A replica that is down must cost a report a moment, not a stalled page.
+        "OPTIONS": {"connect_timeout": 2, **_replica.get("OPTIONS", {})},
+        # Tests: the same database as default (no replica to create or to lag).
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["core.dbrouting.ReplicaRouter"]
+    # Last: its process_view marks report reads after the session and user were read.
+    MIDDLEWARE.append("core.dbrouting.ReplicaReadsMiddleware")
+
 # --- Redis: broker, results, cache (optional in development) ----------------------------
 REDIS_URL: str = env_value("REDIS_URL", "str", default="")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):

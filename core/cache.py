@@ -173,6 +173,12 @@ class FailOpenRedisCache(RedisCache):
             self._last_error = exc
         _warn(exc, now)
 
+    def is_unavailable(self) -> bool:
+        """Whether the last call found Redis unreachable (it is cooling down): for callers
+        that must not take an outage for a miss (core.dbrouting's record of who just
+        wrote, whose absence would send that user's reads to a lagging replica)."""
+        return time.monotonic() < self._down_until
+
     add = _fail_open(_false)(RedisCache.add)
     get = _fail_open(_default)(RedisCache.get)
     set = _fail_open(_none, stale=_set_key)(RedisCache.set)

@@ -8,14 +8,17 @@ random seed makes every run produce the same dataset.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role, Team, User
+from core import readmodels
 
 DEMO_PASSWORD = "rapport-demo-2026"
 
@@ -59,8 +62,52 @@ SCALES = {
         "commitments": 20_000,
         "value_records": 40_000,
     },
+    # Ten times large, to measure how the pages grow (`make bench` reports it once).
+    "xlarge": {
+        "extra_users": 995,  # 1,000 users
+        "extra_teams": 98,  # 100 teams
+        "stakeholders": 200_000,
+        "contacts": 500_000,
+        "relationships": 300_000,
+        "interactions": 5_000_000,
+        "commitments": 200_000,
+        "value_records": 400_000,
+    },
 }
 BATCH = 5000
+
+
+@contextmanager
+def stamped_by_hand(*models) -> Iterator[None]:
+    """Let the seed set ``created_at``/``updated_at`` itself: a demo database whose rows
+    were all created in the second it was seeded would make every "this week" figure read
+    the whole table, which no real database does."""
+    fields = [
+        field
+        for model in models
+        for field in model._meta.concrete_fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ]
+    saved = [(field, field.auto_now, field.auto_now_add) for field in fields]
+    for field in fields:
+        field.auto_now = field.auto_now_add = False
+    try:
+        yield
+    finally:
+        for field, auto_now, auto_now_add in saved:
+            field.auto_now, field.auto_now_add = auto_now, auto_now_add
+
+
+def moment(day: date, rng: random.Random, now: datetime | None = None) -> datetime:
+    """A time during the working day of ``day`` (site time zone), and before ``now``: a row
+    "created" later today is spread over the hours before now, not stamped all at once."""
+    at = timezone.make_aware(
+        datetime.combine(day, time(8 + rng.randint(0, 9), rng.randint(0, 59), rng.randint(0, 59)))
+    )
+    if now is not None and at > now:
+        at = now - timedelta(seconds=rng.randint(60, 8 * 3600))
+    return at
+
 
 OUR_VALUES = [
     ("Integrity", 3, "We do what we say, and say what we do."),
@@ -164,6 +211,7 @@ def seed_registry(scale: str) -> bool:
     size = SCALES[scale]
     rng = random.Random(2026)
     today = timezone.localdate()
+    now = timezone.now()
 
     values = [
         Value.objects.get_or_create(name=name, defaults={"weight": w, "description": d})[0]
@@ -184,8 +232,11 @@ def seed_registry(scale: str) -> bool:
             name = f"{name} {i}"
         used.add(name)
         slug = name.lower().replace(" ", "")
+        registered = moment(today - timedelta(days=rng.randint(0, 1000)), rng)
         stakeholders.append(
             Stakeholder(
+                created_at=registered,
+                updated_at=registered,
                 name=name,
                 normalised_name=name.casefold(),
                 category=rng.choice(categories),
@@ -200,7 +251,8 @@ def seed_registry(scale: str) -> bool:
                 created_by=admin,
             )
         )
-    stakeholders = Stakeholder.objects.bulk_create(stakeholders, batch_size=BATCH)
+    with stamped_by_hand(Stakeholder):
+        stakeholders = Stakeholder.objects.bulk_create(stakeholders, batch_size=BATCH)
     through = Stakeholder.values.through
     through.objects.bulk_create(
         [
@@ -230,6 +282,8 @@ def seed_registry(scale: str) -> bool:
         s = stakeholders[i % len(stakeholders)]
         contacts.append(
             Contact(
+                created_at=s.created_at,
+                updated_at=s.created_at,
                 stakeholder=s,
                 name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
                 role=rng.choice(["CEO", "Head of Partnerships", "Buyer", "Programme lead"]),
@@ -239,7 +293,8 @@ def seed_registry(scale: str) -> bool:
                 created_by=admin,
             )
         )
-    Contact.objects.bulk_create(contacts, batch_size=BATCH)
+    with stamped_by_hand(Contact):
+        Contact.objects.bulk_create(contacts, batch_size=BATCH)
     del contacts
 
     stage_weights = [
@@ -259,8 +314,16 @@ def seed_registry(scale: str) -> bool:
         team = manager_team.get(manager.pk) if manager else rng.choice(list(teams.values()))
         started = today - timedelta(days=rng.randint(30, 900))
         relationship_type = rng.choice(types)
+        opened = moment(
+            started - timedelta(days=rng.randint(0, 30))
+            if stage != Stage.IDENTIFY
+            else today - timedelta(days=rng.randint(0, 200)),
+            rng,
+        )
         relationships.append(
             Relationship(
+                created_at=opened,
+                updated_at=opened,
                 stakeholder=stakeholders[i % len(stakeholders)],
                 type=relationship_type if stage != Stage.IDENTIFY or rng.random() < 0.5 else None,
                 stage=stage,
@@ -288,7 +351,8 @@ def seed_registry(scale: str) -> bool:
                 created_by=manager or admin,
             )
         )
-    relationships = Relationship.objects.bulk_create(relationships, batch_size=BATCH)
+    with stamped_by_hand(Relationship):
+        relationships = Relationship.objects.bulk_create(relationships, batch_size=BATCH)
 
     order = [Stage.IDENTIFY, Stage.PRESENT, Stage.PILOT, Stage.BUILD, Stage.REVIEW]
     transitions = []
@@ -331,10 +395,13 @@ def seed_registry(scale: str) -> bool:
 
     def interaction(rel, key=False):
         start = rel.started_on or today - timedelta(days=365)
+        # Spread over the relationship's life so far, recent contact a little likelier.
+        occurred_on = today - timedelta(days=int((today - start).days * rng.random() ** 1.5))
         return Interaction(
             relationship=rel,
-            # Spread over the relationship's life so far, recent contact a little likelier.
-            occurred_on=today - timedelta(days=int((today - start).days * rng.random() ** 1.5)),
+            # Logged the day it happened, or a day or two later (never in the future).
+            created_at=moment(occurred_on + timedelta(days=rng.choice((0, 0, 0, 1, 2))), rng, now),
+            occurred_on=occurred_on,
             channel=rng.choice(["meeting", "call", "email", "event", "site_visit"]),
             summary=rng.choice(SUMMARIES),
             sentiment=rng.choice([-2, -1, 0, 1, 1, 2, 2]),
@@ -348,9 +415,11 @@ def seed_registry(scale: str) -> bool:
     for _ in range(max(0, size["interactions"] - len(batch))):
         batch.append(interaction(rng.choice(engaged)))
         if len(batch) >= 50_000:
-            Interaction.objects.bulk_create(batch, batch_size=BATCH)
+            with stamped_by_hand(Interaction):
+                Interaction.objects.bulk_create(batch, batch_size=BATCH)
             batch = []
-    Interaction.objects.bulk_create(batch, batch_size=BATCH)
+    with stamped_by_hand(Interaction):
+        Interaction.objects.bulk_create(batch, batch_size=BATCH)
 
     descriptions = [
         "Send the proposal",
@@ -362,18 +431,21 @@ def seed_registry(scale: str) -> bool:
     commitments = []
     for _ in range(size["commitments"]):
         rel = rng.choice(engaged)
+        due_on = today + timedelta(days=rng.randint(-15, 60))
         commitments.append(
             Commitment(
+                created_at=moment(due_on - timedelta(days=rng.randint(7, 60)), rng, now),
                 relationship=rel,
                 direction=rng.choice(["ours", "theirs"]),
                 description=rng.choice(descriptions),
-                due_on=today + timedelta(days=rng.randint(-15, 60)),
+                due_on=due_on,
                 owner=rel.manager,
                 status=rng.choice(["open", "open", "kept", "broken"]),
                 created_by=rel.manager,
             )
         )
-    Commitment.objects.bulk_create(commitments, batch_size=BATCH)
+    with stamped_by_hand(Commitment):
+        Commitment.objects.bulk_create(commitments, batch_size=BATCH)
     del commitments
 
     value_records = []
@@ -381,10 +453,12 @@ def seed_registry(scale: str) -> bool:
         rel = rng.choice(built)
         kind = rng.choice(["revenue", "cost_saving", "volunteer_hours", "qualitative"])
         quantitative = kind != "qualitative"
+        recorded_on = today - timedelta(days=rng.randint(0, 365))
         value_records.append(
             ValueRecord(
+                created_at=moment(recorded_on, rng, now),
                 relationship=rel,
-                recorded_on=today - timedelta(days=rng.randint(0, 365)),
+                recorded_on=recorded_on,
                 kind=kind,
                 amount=Decimal(rng.randint(5, 500) * 100) if quantitative else None,
                 unit=("hours" if kind == "volunteer_hours" else "GBP") if quantitative else "",
@@ -392,7 +466,8 @@ def seed_registry(scale: str) -> bool:
                 created_by=rel.manager,
             )
         )
-    ValueRecord.objects.bulk_create(value_records, batch_size=BATCH)
+    with stamped_by_hand(ValueRecord):
+        ValueRecord.objects.bulk_create(value_records, batch_size=BATCH)
     del value_records
     return True
 
@@ -404,11 +479,13 @@ def seed(scale: str = "small") -> list[DemoUser]:
 
     users = seed_users()
     seed_more_users(scale)
-    fresh = seed_registry(scale)
-    plans_demo.seed(scale, timezone.localdate())
-    reviews_demo.seed(scale, timezone.localdate())
-    if fresh:
-        relationships_refresh_health_all()  # now that review ratings feed it too
+    # The read models are counted once at the end, not updated for each of the rows.
+    with readmodels.bulk_loading():
+        fresh = seed_registry(scale)
+        plans_demo.seed(scale, timezone.localdate())
+        reviews_demo.seed(scale, timezone.localdate())
+        if fresh:
+            relationships_refresh_health_all()  # now that review ratings feed it too
         if connection.vendor == "postgresql":
             # Fresh statistics after bulk loading, so the planner sees the real row counts.
             with connection.cursor() as cursor:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 
+from core import dbrouting
+
 
 def database_status() -> str:
     try:
@@ -29,3 +31,11 @@ def broker_status() -> str:
     except Exception as exc:  # kombu raises many kinds; all of them mean "unreachable"
         return f"down: {exc.__class__.__name__}"
     return "ok"
+
+
+def replica_status() -> str | None:
+    """The read replica (DATABASE_REPLICA_URL), or None without one. Reported, never a reason
+    to fail the probe: without the replica, report reads are served by the primary."""
+    if not dbrouting.replica_configured():
+        return None
+    return dbrouting.replica_status()

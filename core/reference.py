@@ -18,6 +18,8 @@ from django.db.models import Model, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.forms.models import ModelChoiceIterator
 
+from core import dbrouting
+
 CACHE_SECONDS = 5 * 60
 _TRACKED: set[type[Model]] = set()
 
@@ -53,7 +55,10 @@ def reference_rows(queryset: QuerySet) -> list[Model]:
     key = f"reference:rows:{model._meta.label_lower}:{version}:{order}"
     rows = cache.get(key)
     if rows is None:
-        rows = list(queryset)
+        # From the primary: the version is bumped before the write commits, and rows read
+        # from a lagging replica would stay cached as the new version's.
+        with dbrouting.primary_reads():
+            rows = list(queryset)
         cache.set(key, rows, CACHE_SECONDS)
     return rows
 

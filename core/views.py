@@ -33,10 +33,11 @@ RETRY_AFTER_SECONDS = 5
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": health.database_status(), "broker": health.broker_status()}
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", **checks},
-        status=200 if healthy else 503,
-    )
+    body = {"status": "ok" if healthy else "unavailable", **checks}
+    replica = health.replica_status()  # reported only: the primary serves reads without it
+    if replica is not None:
+        body["replica"] = replica
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 def search(request: HttpRequest) -> HttpResponse:

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import error_responses
+from core.dbrouting import report_read
 from dashboard import selectors
 from dashboard.forms import PERIODS, DashboardFilterForm
 
@@ -84,6 +85,7 @@ EXAMPLE = {
 }
 
 
+@report_read
 class DashboardAPIView(APIView):
     @extend_schema(
         operation_id="dashboard_figures",

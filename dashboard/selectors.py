@@ -35,8 +35,7 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.models import Role, User
-from core import dataversion
+from accounts.models import Role, Team, User
 from plans.selectors import cascade_top_levels
 from relationships.models import (
     ACTIVE_STAGES,
@@ -52,7 +51,16 @@ from relationships.selectors import commitments_visible_to, relationships_visibl
 from reviews.models import FeedbackResponse, Review
 from reviews.selectors import reviews_visible_to, with_state
 
+from . import readmodels
+from .figurecache import cached_figure
 from .forms import DashboardFilters, _month_end, _month_start
+from .models import (
+    ContactTally,
+    InteractionWeekTally,
+    RelationshipTally,
+    StakeholderTally,
+    StakeholderValueTally,
+)
 
 RETENTION_RULE = (
     "Active at the start: started on or before the period's first day (or, with no start "
@@ -115,6 +123,21 @@ def relationships_in_scope(user, filters: DashboardFilters) -> QuerySet[Relation
     return Relationship.objects.filter(_scope(user, filters)).order_by()
 
 
+def tallies_serve(filters: DashboardFilters) -> bool:
+    """Whether the tallies (dashboard.models) can answer for these filters: they are kept
+    on PostgreSQL, and slice relationships by team but not by stakeholder category or
+    relationship type, so those filters read the raw tables."""
+    return readmodels.maintained() and filters.category is None and filters.type is None
+
+
+def _tally(model, user, filters: DashboardFilters) -> QuerySet:
+    """The viewer's rows of a tally, narrowed to the team filter."""
+    rows = model.objects.filter(permissions.tally_scope(user)).order_by()
+    if filters.team is not None:
+        rows = rows.filter(team_key=filters.team.pk)
+    return rows
+
+
 def _day_start(day: date) -> datetime:
     """Midnight at the start of ``day`` in the site's time zone (for datetime columns)."""
     return timezone.make_aware(datetime.combine(day, time.min))
@@ -139,21 +162,91 @@ def _not_ended_by(day: date) -> Q:
 # --- Portfolio: one aggregate over the relationships ----------------------------------
 
 
-def portfolio(user, filters: DashboardFilters) -> dict:
-    """Active count, stage funnel, health average and distribution, retention, ends, quiet,
-    contact windows and continuity counts: one aggregate query."""
-    today, start, end = filters.today, filters.start, filters.end
-    quiet_cutoff = today - timedelta(days=quiet_days())
+def _retention_row(user, filters: DashboardFilters, aggregates: dict | None = None) -> dict:
+    """Retention and ends in the period: they depend on the period's dates, so they are
+    counted from the relationships themselves (with ``aggregates``, in the same query)."""
+    start, end = filters.start, filters.end
     existed_at_start = Q(started_on__lte=start) | Q(
         started_on__isnull=True, created_at__lt=_day_start(start + timedelta(days=1))
     )
     active_at_start = existed_at_start & _not_ended_by(start)
+    return relationships_in_scope(user, filters).aggregate(
+        at_start=Count("id", filter=active_at_start),
+        retained=Count("id", filter=active_at_start & _not_ended_by(end)),
+        ended_in_period=Count("id", filter=Q(ended_on__gte=start, ended_on__lte=end)),
+        **(aggregates or {}),
+    )
+
+
+@cached_figure("relationships")
+def retention_counts(user, filters: DashboardFilters) -> dict:
+    return _retention_row(user, filters)
+
+
+def _portfolio_row_from_tallies(user, filters: DashboardFilters) -> dict:
+    """The raw aggregate's keys, summed from the tallies: two small grouped queries."""
+    today = filters.today
+    row: dict = {
+        "active": 0,
+        "health_total": 0,
+        "no_manager": 0,
+        "key_active": 0,
+        **{f"stage_{stage}": 0 for stage in Stage.values},
+        **{f"health_{low}": 0 for low, _ in HEALTH_BUCKETS},
+    }
+    groups = (
+        _tally(RelationshipTally, user, filters)
+        .values("stage", "health_bucket", "is_key", "managed")
+        .annotate(n=Sum("relationships"), health=Sum("health_total"))
+    )
+    for group in groups:
+        n = group["n"]
+        row[f"stage_{group['stage']}"] += n
+        if group["stage"] == Stage.ENDED:
+            continue
+        row["active"] += n
+        row["health_total"] += group["health"]
+        row[f"health_{HEALTH_BUCKETS[group['health_bucket']][0]}"] += n
+        row["key_active"] += n if group["is_key"] else 0
+        row["no_manager"] += 0 if group["managed"] else n
+    row["health_average"] = row["health_total"] / row["active"] if row["active"] else None
+    contact = _contact_counts(_tally(ContactTally, user, filters), today)
+    row.update((name, contact[name]) for name in ("contacted_30", "contacted_90", "quiet"))
+    return row
+
+
+def _contact_counts(rows: QuerySet, today: date, group_by: tuple = ()) -> dict | QuerySet:
+    """Active relationships contacted in the last 30 and 90 days, and gone quiet, from
+    ContactTally rows (per ``group_by`` if given)."""
+    quiet_cutoff = today - timedelta(days=quiet_days())
+    sums = {
+        "active": Sum("relationships"),
+        "contacted_30": Sum("relationships", filter=Q(last_contact_on__gte=today - timedelta(30))),
+        "contacted_90": Sum("relationships", filter=Q(last_contact_on__gte=today - timedelta(90))),
+        "quiet": Sum("relationships", filter=Q(last_contact_on__lt=quiet_cutoff)),
+    }
+    if group_by:
+        return rows.values(*group_by).annotate(**sums)
+    return {name: value or 0 for name, value in rows.aggregate(**sums).items()}
+
+
+def portfolio(user, filters: DashboardFilters) -> dict:
+    """Active count, stage funnel, health average and distribution, retention, ends, quiet,
+    contact windows and continuity counts: from the tallies plus one aggregate for what
+    depends on the period's dates, or one aggregate over the relationships."""
+    if tallies_serve(filters):
+        row = _portfolio_row_from_tallies(user, filters) | retention_counts(user, filters)
+    else:
+        row = _portfolio_row_raw(user, filters)
+    return _portfolio_result(row)
+
+
+def _portfolio_row_raw(user, filters: DashboardFilters) -> dict:
+    today = filters.today
+    quiet_cutoff = today - timedelta(days=quiet_days())
     aggregates = {
         "active": Count("id", filter=ACTIVE),
         "health_average": Avg("health_score", filter=ACTIVE),
-        "at_start": Count("id", filter=active_at_start),
-        "retained": Count("id", filter=active_at_start & _not_ended_by(end)),
-        "ended_in_period": Count("id", filter=Q(ended_on__gte=start, ended_on__lte=end)),
         "quiet": Count(
             "id",
             filter=ACTIVE
@@ -174,7 +267,10 @@ def portfolio(user, filters: DashboardFilters) -> dict:
         aggregates[f"health_{low}"] = Count(
             "id", filter=ACTIVE & Q(health_score__gte=low, health_score__lte=high)
         )
-    row = relationships_in_scope(user, filters).aggregate(**aggregates)
+    return _retention_row(user, filters, aggregates)
+
+
+def _portfolio_result(row: dict) -> dict:
     active = row["active"]
     labels = dict(Stage.choices)
     return {
@@ -218,6 +314,7 @@ def portfolio(user, filters: DashboardFilters) -> dict:
     }
 
 
+@cached_figure("relationships")
 def ended_relationships(user, filters: DashboardFilters, limit: int = 25) -> dict:
     """Relationships ended in the period with the recorded reason, newest first."""
     rows = list(
@@ -241,6 +338,7 @@ def ended_relationships(user, filters: DashboardFilters, limit: int = 25) -> dic
     }
 
 
+@cached_figure("relationships", "unmanaged")
 def unmanaged_relationships(user, filters: DashboardFilters, limit: int = 10) -> list[dict]:
     """Active relationships nobody manages (a continuity risk), lowest health first."""
     return [
@@ -255,6 +353,7 @@ def unmanaged_relationships(user, filters: DashboardFilters, limit: int = 10) ->
 # --- Reviews, adoption, continuity ----------------------------------------------------
 
 
+@cached_figure("relationships", "reviews")
 def review_figures(user, filters: DashboardFilters) -> dict:
     """Open reviews overdue and due this month (reviews.selectors' due/overdue rule)."""
     today = filters.today
@@ -275,6 +374,45 @@ def review_figures(user, filters: DashboardFilters) -> dict:
 
 def adoption_by_team(user, filters: DashboardFilters) -> list[dict]:
     """Per team: active relationships, share contacted in the last 30 and 90 days, quiet."""
+    if tallies_serve(filters):
+        rows = _adoption_rows_from_tallies(user, filters)
+    else:
+        rows = _adoption_rows_raw(user, filters)
+    return [
+        {
+            "team_id": r["team_id"],
+            "team": r["team__name"] or "No team",
+            "active": r["active"],
+            "contacted_30": r["contacted_30"],
+            "contacted_90": r["contacted_90"],
+            "share_30": _percent(r["contacted_30"], r["active"]),
+            "share_90": _percent(r["contacted_90"], r["active"]),
+            "quiet": r["quiet"],
+        }
+        for r in rows
+    ]
+
+
+def _adoption_rows_from_tallies(user, filters: DashboardFilters) -> list[dict]:
+    teams: dict[int, dict] = {}
+    for group in _contact_counts(
+        _tally(ContactTally, user, filters), filters.today, group_by=("team_key",)
+    ):
+        teams[group["team_key"]] = {"team_id": group["team_key"] or None} | {
+            name: group[name] or 0 for name in ("active", "contacted_30", "contacted_90", "quiet")
+        }
+    names = dict(Team.objects.filter(pk__in=list(teams)).values_list("pk", "name"))
+    rows = [
+        team | {"team__name": names.get(team["team_id"])}
+        for team in teams.values()
+        if team["active"]
+    ]
+    # As the raw query orders them: by team name, relationships without a team last.
+    rows.sort(key=lambda r: (r["team__name"] is None, r["team__name"] or ""))
+    return rows
+
+
+def _adoption_rows_raw(user, filters: DashboardFilters):
     today = filters.today
     quiet_cutoff = today - timedelta(days=quiet_days())
     rows = (
@@ -293,19 +431,7 @@ def adoption_by_team(user, filters: DashboardFilters) -> list[dict]:
         )
         .order_by(F("team__name").asc(nulls_last=True))
     )
-    return [
-        {
-            "team_id": r["team_id"],
-            "team": r["team__name"] or "No team",
-            "active": r["active"],
-            "contacted_30": r["contacted_30"],
-            "contacted_90": r["contacted_90"],
-            "share_30": _percent(r["contacted_30"], r["active"]),
-            "share_90": _percent(r["contacted_90"], r["active"]),
-            "quiet": r["quiet"],
-        }
-        for r in rows
-    ]
+    return rows
 
 
 def interactions_per_week(user, filters: DashboardFilters, max_people: int = 40) -> dict:
@@ -314,17 +440,25 @@ def interactions_per_week(user, filters: DashboardFilters, max_people: int = 40)
     last_day = min(filters.end, filters.today)
     first_week = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=WEEKS - 1)
     weeks = [first_week + timedelta(weeks=i) for i in range(WEEKS)]
-    rows = (
-        Interaction.objects.filter(
-            _scope(user, filters, "relationship__"),
-            created_at__gte=_day_start(first_week),
-            created_at__lt=_day_start(last_day + timedelta(days=1)),
+    if tallies_serve(filters):
+        # Whole weeks from the tally. A period that ends before today may end in the middle
+        # of its last week: those few days come from the interactions themselves. (Ending
+        # today needs no such care: nothing is logged after now.)
+        ends_early = last_day < filters.today
+        rows = list(
+            _tally(InteractionWeekTally, user, filters)
+            .filter(week__gte=first_week)
+            .filter(Q(week__lt=weeks[-1]) if ends_early else Q(week__lte=weeks[-1]))
+            .values("week", created_by_id=F("person_key"))
+            .annotate(n=Sum("interactions"))
+            .filter(n__gt=0)  # rows emptied by deletions stay until a rebuild
         )
-        .annotate(week=TruncWeek("created_at"))
-        .values("week", "created_by_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+        if ends_early:
+            rows += _logged_per_week(user, filters, weeks[-1], last_day)
+        for row in rows:
+            row["created_by_id"] = row["created_by_id"] or None
+    else:
+        rows = _logged_per_week(user, filters, first_week, last_day)
     people: dict = {}
     for r in rows:  # at most people × 12 grouped rows, not interactions
         person = people.setdefault(r["created_by_id"], {"user_id": r["created_by_id"], "weeks": {}})
@@ -358,9 +492,27 @@ def interactions_per_week(user, filters: DashboardFilters, max_people: int = 40)
     }
 
 
+def _logged_per_week(user, filters: DashboardFilters, first_day: date, last_day: date) -> list:
+    return list(
+        Interaction.objects.filter(
+            _scope(user, filters, "relationship__"),
+            created_at__gte=_day_start(first_day),
+            created_at__lt=_day_start(last_day + timedelta(days=1)),
+        )
+        .annotate(week=TruncWeek("created_at"))
+        .values("week", "created_by_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
 def key_relationship_load(user, filters: DashboardFilters) -> dict:
     """Managers carrying more active key relationships than the configured limit."""
-    limit = key_relationship_limit()
+    return _key_relationship_load(user, filters, key_relationship_limit())
+
+
+@cached_figure("relationships")
+def _key_relationship_load(user, filters: DashboardFilters, limit: int) -> dict:
     rows = (
         relationships_in_scope(user, filters)
         .filter(ACTIVE, is_key=True, manager__isnull=False)
@@ -386,6 +538,7 @@ def key_relationship_load(user, filters: DashboardFilters) -> dict:
 # --- Value ----------------------------------------------------------------------------
 
 
+@cached_figure("relationships", "value")
 def value_summary(user, filters: DashboardFilters) -> dict:
     """Value this period vs the previous one: quantitative kinds summed per unit, qualitative
     records counted. One grouped query."""
@@ -453,6 +606,7 @@ def _trend_months(filters: DashboardFilters) -> list[date]:
     return list(reversed(months))
 
 
+@cached_figure("relationships", "value")
 def value_trend(user, filters: DashboardFilters, max_units: int = 3) -> dict:
     """Quantitative value per month and unit over the 12 months ending with the period."""
     months = _trend_months(filters)
@@ -495,6 +649,7 @@ def _on_five(feedback_average: float | None) -> float | None:
     return None if feedback_average is None else 1 + feedback_average * 0.4
 
 
+@cached_figure("relationships", "satisfaction")
 def satisfaction(user, filters: DashboardFilters) -> dict:
     """Stakeholder feedback (0–10) and completed reviews' overall rating (1–5) in the period,
     and both combined on the 1–5 scale, weighted by the number of answers. Two queries."""
@@ -534,6 +689,7 @@ def satisfaction(user, filters: DashboardFilters) -> dict:
     }
 
 
+@cached_figure("relationships", "satisfaction")
 def satisfaction_trend(user, filters: DashboardFilters) -> dict:
     """Monthly averages over the 12 months ending with the period: two grouped queries."""
     months = _trend_months(filters)
@@ -597,7 +753,61 @@ def satisfaction_trend(user, filters: DashboardFilters) -> dict:
 
 def stakeholder_map(user, filters: DashboardFilters, unit: str, limit: int = MAP_DOT_LIMIT):
     """Power × interest (1–5 each): the ``limit`` most valuable stakeholders as dots, and
-    per-cell counts of all of them. Two grouped queries."""
+    per-cell counts of all of them. Two grouped queries (four small ones on the tallies)."""
+    if tallies_serve(filters):
+        dots, cells = _map_from_tallies(user, filters, unit, limit)
+    else:
+        dots, cells = _map_raw(user, filters, unit, limit)
+    return _map_result(dots, cells, unit, limit)
+
+
+MAPPED = Q(stakeholder__power__isnull=False, stakeholder__interest__isnull=False)
+DOT_FIELDS = ("stakeholder_id", "stakeholder__name", "stakeholder__power", "stakeholder__interest")
+
+
+def _map_from_tallies(user, filters: DashboardFilters, unit: str, limit: int):
+    present = _tally(StakeholderTally, user, filters).filter(MAPPED, relationships__gt=0)
+    valued = list(
+        _tally(StakeholderValueTally, user, filters)
+        .filter(MAPPED, unit=unit)
+        .values("stakeholder_id")
+        .annotate(value=Sum("amount"))
+        .filter(value__gt=0)
+        .order_by("-value", "stakeholder__name", "stakeholder_id")
+        .values_list("stakeholder_id", "value")[:limit]
+    )
+    value_of = dict(valued)
+    # The most valuable first, then (as the raw query's ties at zero) by name.
+    dots = list(
+        present.filter(stakeholder_id__in=list(value_of))
+        .values(*DOT_FIELDS)
+        .annotate(relationships=Sum("relationships"), health_total=Sum("health_total"))
+    )
+    dots.sort(
+        key=lambda d: (-value_of[d["stakeholder_id"]], d["stakeholder__name"], d["stakeholder_id"])
+    )
+    if len(dots) < limit:
+        dots += list(
+            present.exclude(stakeholder_id__in=list(value_of))
+            .values(*DOT_FIELDS)
+            .annotate(relationships=Sum("relationships"), health_total=Sum("health_total"))
+            .order_by("stakeholder__name", "stakeholder_id")[: limit - len(dots)]
+        )
+    for dot in dots:
+        dot["value"] = value_of.get(dot["stakeholder_id"], ZERO)
+        dot["health"] = dot["health_total"] / dot["relationships"]
+    cells = [
+        cell | {"health": cell["health_total"] / cell["relationships"]}
+        for cell in present.values("stakeholder__power", "stakeholder__interest").annotate(
+            stakeholders=Count("stakeholder_id", distinct=True),
+            relationships=Sum("relationships"),
+            health_total=Sum("health_total"),
+        )
+    ]
+    return dots, cells
+
+
+def _map_raw(user, filters: DashboardFilters, unit: str, limit: int):
     base = relationships_in_scope(user, filters).filter(
         ACTIVE, stakeholder__power__isnull=False, stakeholder__interest__isnull=False
     )
@@ -630,6 +840,10 @@ def stakeholder_map(user, filters: DashboardFilters, unit: str, limit: int = MAP
         .annotate(stakeholders=Count("stakeholder_id", distinct=True), health=Avg("health_score"))
         .order_by()
     )
+    return dots, cells
+
+
+def _map_result(dots: list[dict], cells, unit: str, limit: int) -> dict:
     drawn: dict[tuple[int, int], int] = {}
     for d in dots:
         key = (d["stakeholder__power"], d["stakeholder__interest"])
@@ -686,26 +900,10 @@ def objective_cascade(user, filters: DashboardFilters, depth: int = 1, limit: in
 DEFERRED = frozenset({"weekly", "map"})
 
 
-# Bounds staleness should a write ever bypass both the model signals and dataversion.bump().
-FIGURES_CACHE_SECONDS = 10 * 60
-
-
 def dashboard_figures(user, filters: DashboardFilters, skip: frozenset = frozenset()) -> dict:
-    """Every figure of the executive dashboard (but ``skip``), in a fixed number of queries.
-
-    Cached under the data version (core.dataversion: any write gives a new one) and what
-    the figures depend on: whose scope (everything, or this user's), the filters and the day.
-    """
-    scope = "all" if permissions.reads_everything(user) else f"user-{user.pk}"
-    return dataversion.cached(
-        "dashboard:figures",
-        (scope, filters.params(), str(filters.today), sorted(skip)),
-        lambda: _compute_dashboard_figures(user, filters, skip),
-        timeout=FIGURES_CACHE_SECONDS,
-    )
-
-
-def _compute_dashboard_figures(user, filters: DashboardFilters, skip: frozenset) -> dict:
+    """Every figure of the executive dashboard (but ``skip``), in a fixed number of queries,
+    computed for each request: the counts come from the tallies PostgreSQL keeps current,
+    so there is no cache to go stale or cold."""
     value = value_summary(user, filters)
     figures = {
         "filters": {
@@ -752,16 +950,8 @@ def _my_relationships(user, prefix: str = "") -> Q:
 
 
 def home_overview(user, today: date, lookahead_days: int = 14, limit: int = 50) -> dict:
-    """The start of a manager's day, in a fixed number of queries; cached per user and day
-    until any write (core.dataversion)."""
-    return dataversion.cached(
-        "dashboard:home",
-        (user.pk, str(today), lookahead_days, limit),
-        lambda: _compute_home_overview(user, today, lookahead_days, limit),
-    )
-
-
-def _compute_home_overview(user, today: date, lookahead_days: int, limit: int) -> dict:
+    """The start of a manager's day, in a fixed number of queries (each served by an index
+    on the manager, the reviewer or the owner, so it costs what the page shows)."""
     mine = _my_relationships(user)
     mine_via = _my_relationships(user, prefix="relationship__")
     # "Mine" and "asked of me" are fetched separately and merged: one OR across the join

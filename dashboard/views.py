@@ -16,6 +16,7 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts import permissions
 from core.csvio import csv_response
+from core.dbrouting import report_read
 from dashboard import charts, selectors
 from dashboard.forms import DashboardFilterForm
 from security.services import export_detail, security_event_record
@@ -38,6 +39,7 @@ def _csv_url(name: str, query: str) -> str:
     return f"{reverse('dashboard:chart_csv', args=[name])}?{query}"
 
 
+@report_read
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
     """The dashboard; ``?print=1`` renders the same figures laid out for A4 landscape."""
@@ -88,6 +90,7 @@ def _chart(request: HttpRequest, name: str):
     return filters, chart
 
 
+@report_read
 @require_GET
 def chart(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """One chart on its own page, or as the fragment the dashboard loads after answering."""
@@ -98,6 +101,7 @@ def chart(request: HtmxHttpRequest, name: str) -> HttpResponse:
     return _vary(render(request, template, {"chart": chart, "filters": filters}))
 
 
+@report_read
 @require_GET
 def chart_csv(request: HttpRequest, name: str) -> HttpResponseBase:
     """One chart's data (the same rows as its table) for the same filters."""

@@ -34,6 +34,15 @@ def pg_bin_dir() -> Path:
     return candidates[-1]
 
 
+def kill_group(process: subprocess.Popen | None) -> None:
+    """SIGKILL a server's whole process group (it and its children) and reap it."""
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
 class PrivatePostgres:
     """One throwaway cluster: initdb'd into ``workdir``, trust auth, fsync off (no machine
     crash is simulated: a stopped server has written everything out)."""
@@ -61,6 +70,24 @@ class PrivatePostgres:
         subprocess.run(
             [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
              "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"],
+            cwd=self.root,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            **self.as_user,
+        )  # fmt: skip
+
+    def init_replica_of(self, primary: PrivatePostgres) -> None:
+        """Make this cluster a streaming replica of ``primary``: ``pg_basebackup -R`` copies
+        it and writes standby.signal and primary_conninfo, so it starts as a hot standby
+        replaying the primary's WAL as it comes (`make scaleout`)."""
+        self.root.mkdir(parents=True)
+        if self.as_user:
+            os.chown(self.root, self._uid, self._gid)
+        subprocess.run(
+            [str(self.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+             "-U", "postgres", "-D", str(self.data), "-R", "-X", "stream",
+             "--checkpoint=fast", "--no-sync"],
             cwd=self.root,
             check=True,
             stdout=subprocess.DEVNULL,
@@ -116,6 +143,10 @@ class PrivatePostgres:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """SIGKILL to the server and all its backends, as a lost machine: no shutdown."""
+        kill_group(self.process)
 
     def connect(self, database: str, **kwargs):
         import psycopg
@@ -173,12 +204,7 @@ class PrivateRedis:
 
     def kill(self) -> None:
         """SIGKILL, like the OOM killer: no chance to say goodbye to its clients."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        kill_group(self.process)
 
     def flush(self) -> None:
         import redis

@@ -9,6 +9,7 @@ again, so consumers must be idempotent by ``Event.uuid`` (a unique key on what t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,17 +28,26 @@ class Consumer:
     name: str
     verbs: frozenset[str]
     handle: Callable[[list[Event]], None]
+    # Whether it writes to the database (its writes then commit or roll back together);
+    # a consumer that only touches the cache needs no savepoint.
+    atomic: bool = True
 
 
 _consumers: dict[str, Consumer] = {}
 
 
-def register(name: str, verbs: Iterable[str], handle: Callable[[list[Event]], None]) -> None:
+def register(
+    name: str,
+    verbs: Iterable[str],
+    handle: Callable[[list[Event]], None],
+    *,
+    atomic: bool = True,
+) -> None:
     verbs = frozenset(verbs)
     unknown = verbs - set(VERBS)
     if unknown:
         raise ValueError(f"Consumer {name!r} subscribes to unknown verbs {sorted(unknown)}")
-    _consumers[name] = Consumer(name, verbs, handle)
+    _consumers[name] = Consumer(name, verbs, handle, atomic)
 
 
 def consumers() -> list[Consumer]:
@@ -61,7 +71,7 @@ def dispatch(event_ids: list[int]) -> int:
         if not batch:
             continue
         try:
-            with transaction.atomic():
+            with transaction.atomic() if consumer.atomic else contextlib.nullcontext():
                 consumer.handle(batch)
         except Exception:
             failed = True

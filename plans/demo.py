@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import Role, User
+from plans import rollups
 from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from relationships.models import Relationship, Stage
 
@@ -16,9 +17,10 @@ from relationships.models import Relationship, Stage
 LEVEL_COUNTS = {
     "small": [1, 3, 4, 4, 4, 4, 0],
     "large": [1, 5, 15, 40, 120, 400, 1419],
+    "xlarge": [1, 5, 20, 80, 400, 2000, 17494],
 }
 INITIATIVE_KINDS = ["Partner day", "Joint pilot", "Site visits", "Co-marketing", "Feedback round"]
-PLAN_COUNTS = {"small": (2, 8), "large": (50, 1000)}
+PLAN_COUNTS = {"small": (2, 8), "large": (50, 1000), "xlarge": (500, 10_000)}
 THEMES = [
     "regional partnerships", "supplier resilience", "donor retention", "community trust",
     "investor confidence", "public-sector access", "customer loyalty", "volunteer growth",
@@ -122,4 +124,6 @@ def seed(scale: str, today: date) -> bool:
             rel_rows.append(rel_through(initiative_id=initiative.pk, relationship_id=rel_id))
     people_through.objects.bulk_create(people_rows, batch_size=5000)
     rel_through.objects.bulk_create(rel_rows, batch_size=5000)
+    # bulk_create goes around the services that keep the roll-up read model: compute it.
+    rollups.rebuild()
     return True

@@ -109,20 +109,58 @@ class Objective(models.Model):
 
     @property
     def kpi_progress(self) -> float | None:
-        """0–100 toward the KPI target from the baseline, or None without a KPI.
+        """0–100 toward the KPI target from the baseline, or None without a KPI."""
+        return kpi_progress(self.kpi_name, self.kpi_baseline, self.kpi_target, self.kpi_current)
 
-        clamp((current − baseline) / (target − baseline)) × 100, so a KPI that should go
-        down (costs, churn) works too. A missing baseline counts as 0; no measured value yet
-        counts as the baseline (0 %). A target equal to its baseline is not measurable.
-        """
-        if not self.has_kpi:
-            return None
-        baseline = self.kpi_baseline if self.kpi_baseline is not None else Decimal(0)
-        current = self.kpi_current if self.kpi_current is not None else baseline
-        span = self.kpi_target - baseline
-        if span == 0:
-            return None
-        return max(0.0, min(1.0, float((current - baseline) / span))) * 100
+
+def kpi_progress(
+    name: str, baseline: Decimal | None, target: Decimal | None, current: Decimal | None
+) -> float | None:
+    """0–100 toward the KPI target from the baseline, or None without a KPI.
+
+    clamp((current − baseline) / (target − baseline)) × 100, so a KPI that should go down
+    (costs, churn) works too. A missing baseline counts as 0; no measured value yet counts as
+    the baseline (0 %). A target equal to its baseline is not measurable.
+
+    A function of the four values (not only a property) so that the roll-up read model can
+    compute it from plain rows, in a migration too.
+    """
+    if not name or target is None:
+        return None
+    baseline = baseline if baseline is not None else Decimal(0)
+    current = current if current is not None else baseline
+    span = target - baseline
+    if span == 0:
+        return None
+    return max(0.0, min(1.0, float((current - baseline) / span))) * 100
+
+
+class ObjectiveRollup(models.Model):
+    """Read model "plans.objective_rollups": what an objective's branch adds up to, so that
+    the tree page and the dashboard read a few rows instead of building the whole cascade.
+
+    Kept by plans.rollups.refresh, which the services writing objectives call for the
+    objective they changed and its ancestors (the only rows whose figures can change), and
+    recomputed from the objectives by plans.rollups.rebuild (``rebuild_read_models``).
+    """
+
+    objective = models.OneToOneField(
+        Objective, on_delete=models.CASCADE, primary_key=True, related_name="rollup"
+    )
+    # Rolled up as documented in plans.selectors (ROLL_UP_RULE), unrounded.
+    progress = models.FloatField(default=0.0)
+    descendant_count = models.PositiveIntegerField(default=0)
+    # How many objectives sit 1, 2, 3 … levels below (children first), for the first
+    # plans.rollups.LEVELS_KEPT levels, trailing zeros left out: the tree page picks how many
+    # levels fit its budget from the roots' rows alone.
+    level_sizes = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Roll-up of objective {self.objective_id}"
+
+    @property
+    def child_count(self) -> int:
+        return self.level_sizes[0] if self.level_sizes else 0
 
 
 class KpiMeasurement(models.Model):

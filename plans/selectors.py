@@ -12,8 +12,9 @@ How progress rolls up (also shown on the tree page, ``ROLL_UP_RULE``):
 4. An achieved objective is at 100 whatever its KPI and children say.
 5. A dropped objective still shows its own progress but counts for nothing above it.
 
-The whole tree is computed in memory from one query of all objectives (levels and owners
-joined), never a query per node.
+Pages read each objective's rolled-up figures from the read model plans.rollups keeps
+(plans.models.ObjectiveRollup), loading only the objectives they show; ``objective_tree``
+still computes the whole tree in memory from one query, for the API.
 
 Per-person load on a plan: an initiative's hours (planned and spent) are split evenly among
 the people involved and its owner, each person counted once.
@@ -21,22 +22,19 @@ the people involved and its owner, each person counted once.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from core import dataversion
-from plans.models import Initiative, Objective, ObjectiveLevel, Plan
+from plans import rollups
+from plans.models import Initiative, Objective, Plan
 from relationships.models import ACTIVE_STAGES, Relationship
 from relationships.selectors import relationships_visible_to
 
@@ -90,18 +88,11 @@ class Tree:
 
 def roll_up(node: Objective) -> float:
     """Progress of ``node`` from its (already computed) children and KPI: see the module doc."""
-    live = [
-        child.progress for child in node.child_nodes if child.status != Objective.Status.DROPPED
-    ]
-    parts = []
-    own = node.kpi_progress
-    if own is not None:
-        parts.append(own)
-    if live:
-        parts.append(sum(live) / len(live))
-    if node.status == Objective.Status.ACHIEVED:
-        return 100.0
-    return sum(parts) / len(parts) if parts else 0.0
+    return rollups.rolled_up_progress(
+        status=node.status,
+        kpi=node.kpi_progress,
+        children=[(child.status, child.progress) for child in node.child_nodes],
+    )
 
 
 def build_tree(objectives: list[Objective]) -> Tree:
@@ -131,9 +122,16 @@ def build_tree(objectives: list[Objective]) -> Tree:
     return Tree(roots=roots, by_pk=by_pk)
 
 
-# What the tree page draws and the roll-up reads: loading only these halves the cost of
-# building a 2,000-objective tree (model instances are built field by field).
-TREE_PAGE_FIELDS = (
+def objective_tree() -> Tree:
+    """Every objective as a tree with progress, computed in memory from one query (the API's
+    whole-tree answer; pages read the roll-up read model instead)."""
+    return build_tree(list(objectives_with_relations().order_by("level__position", "title", "id")))
+
+
+# --- The tree page, an objective's page and the dashboard: the roll-up read model -------
+
+# What a node of the tree shows, its figures included (plans.models.ObjectiveRollup).
+NODE_VALUES = (
     "id",
     "parent_id",
     "title",
@@ -141,150 +139,194 @@ TREE_PAGE_FIELDS = (
     "period",
     "kpi_name",
     "kpi_target",
-    "kpi_baseline",
-    "kpi_current",
     "level__name",
     "level__position",
     "owner__first_name",
     "owner__last_name",
     "owner__username",
+    "rollup__progress",
+    "rollup__descendant_count",
+    "rollup__level_sizes",
 )
+STATUS_LABELS = dict(Objective.Status.choices)
 
 
-def objective_tree(*, for_tree_page: bool = False) -> Tree:
-    """Every objective as a tree with progress: one query. ``for_tree_page`` loads only
-    what the tree page shows (other fields would each cost a query per objective)."""
-    if for_tree_page:
-        objectives = Objective.objects.select_related("level", "owner").only(*TREE_PAGE_FIELDS)
-    else:
-        objectives = objectives_with_relations()
-    return build_tree(list(objectives.order_by("level__position", "title", "id")))
-
-
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class TreeNode:
-    """One objective as the tree page draws it: plain values, cheap to rebuild from the
-    cache (building 2,000 model instances is what made the page slow)."""
+    """One objective as the tree draws it, with its figures: plain values read in one
+    query (model instances, three per node with the level and the owner, cost more to build
+    and to render than the rest of the page)."""
 
     pk: int
     parent_id: int | None
     title: str
     status: str
-    status_label: str
     period: str
     has_kpi: bool
     kpi_name: str
     owner: str
     level_name: str
-    progress_percent: int
+    level_position: int
+    progress: float
     descendant_count: int
+    level_sizes: list[int]
     child_nodes: list[TreeNode] = field(default_factory=list)
     show_children: bool = False
 
-    def get_status_display(self) -> str:
-        return self.status_label
+    @classmethod
+    def from_row(cls, row: tuple) -> TreeNode:
+        (pk, parent_id, title, status, period, kpi_name, kpi_target, level_name) = row[:8]
+        (level_position, first_name, last_name, username, progress, descendants) = row[8:14]
+        # An objective written around the services (a bulk insert) has no figures until
+        # ``rebuild_read_models``: it shows zeros rather than failing.
+        return cls(
+            pk=pk,
+            parent_id=parent_id,
+            title=title,
+            status=status,
+            period=period,
+            has_kpi=bool(kpi_name) and kpi_target is not None,  # as Objective.has_kpi
+            kpi_name=kpi_name,
+            # As User.__str__ (get_full_name() or username); no owner, no name.
+            owner="" if username is None else f"{first_name} {last_name}".strip() or username,
+            level_name=level_name,
+            level_position=level_position,
+            progress=progress or 0.0,
+            descendant_count=descendants or 0,
+            level_sizes=list(row[14] or ()),
+        )
 
     @property
-    def level(self) -> dict:
-        return {"name": self.level_name}
+    def progress_percent(self) -> int:
+        return round(self.progress)
+
+    @property
+    def child_count(self) -> int:
+        return self.level_sizes[0] if self.level_sizes else 0
+
+    def get_status_display(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
 
 
-TREE_PAGE_CACHE_SECONDS = 10 * 60  # bounds staleness should a write bypass the signals
+def _tree_nodes(queryset: QuerySet[Objective]) -> list[TreeNode]:
+    """The objectives as TreeNodes, in display order (as Objective.Meta.ordering)."""
+    nodes = [TreeNode.from_row(row) for row in queryset.values_list(*NODE_VALUES)]
+    return sorted(nodes, key=lambda n: (n.level_position, n.title, n.pk))
 
 
-def tree_page_tree() -> Tree:
-    """The whole cascade for the tree page, as TreeNodes: computed from the objectives once
-    per data version (core.dataversion: any objective, level or user change makes a new one)
-    and cached as plain rows."""
-    rows = dataversion.cached("plans:tree-page", (), _tree_page_rows, TREE_PAGE_CACHE_SECONDS)
-    by_pk: dict[int, TreeNode] = {}
-    roots: list[TreeNode] = []
-    for row in rows:  # parents come before their children (depth-first display order)
-        node = by_pk[row[0]] = TreeNode(*row)
-        parent = by_pk.get(node.parent_id)
-        (parent.child_nodes if parent is not None else roots).append(node)
-    return Tree(roots=roots, by_pk=by_pk)
+def with_figures(objective: Objective) -> Objective:
+    """Copy the read model's figures onto an objective loaded with ``rollup`` (its page).
+    None yet (written around the services): zeros."""
+    rollup = getattr(objective, "rollup", None)
+    objective.progress = rollup.progress if rollup else 0.0
+    objective.progress_percent = round(objective.progress)
+    objective.descendant_count = rollup.descendant_count if rollup else 0
+    return objective
 
 
-def _tree_page_rows() -> list[tuple]:
-    """TreeNode's fields, one tuple per objective, parents before children."""
-    return [
-        (
-            node.pk,
-            node.parent_id,
-            node.title,
-            node.status,
-            node.get_status_display(),
-            node.period,
-            node.has_kpi,
-            node.kpi_name,
-            str(node.owner) if node.owner_id else "",
-            node.level.name,
-            node.progress_percent,
-            node.descendant_count,
-        )
-        for node in _display_order(objective_tree(for_tree_page=True))
-    ]
+def cascade_tops(root: int | None = None) -> list[TreeNode]:
+    """The tops of the cascade, or only the objective ``root`` (none when it does not
+    exist), with their figures: one query."""
+    if root is None:
+        return _tree_nodes(Objective.objects.filter(parent__isnull=True))
+    return _tree_nodes(Objective.objects.filter(pk=root))
 
 
-def _display_order(tree: Tree) -> list[Objective]:
-    order, stack = [], list(reversed(tree.roots))
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        stack.extend(reversed(node.child_nodes))
-    return order
+def fitting_depth(roots: list[TreeNode], budget: int, most: int) -> int:
+    """How many whole levels, from ``roots`` down, fit in ``budget`` nodes (at least 1, at
+    most ``most``), from the roots' level sizes alone."""
+    sizes = [len(roots)]
+    for level in range(most - 1):
+        sizes.append(sum(r.level_sizes[level] for r in roots if len(r.level_sizes) > level))
+    depth, shown = 0, 0
+    while depth < most and sizes[depth] and shown + sizes[depth] <= budget:
+        shown += sizes[depth]
+        depth += 1
+    return max(depth, 1)
+
+
+def _below(pks: list[int], levels: int) -> RawSQL:
+    """Ids of the objectives up to ``levels`` levels below ``pks``, as a subquery."""
+    table = connection.ops.quote_name(Objective._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(pks))
+    return RawSQL(
+        f"WITH RECURSIVE branch(id, below) AS ("
+        f" SELECT id, 1 FROM {table} WHERE parent_id IN ({placeholders})"
+        f" UNION ALL SELECT o.id, b.below + 1 FROM {table} o JOIN branch b ON o.parent_id = b.id"
+        f" WHERE b.below < %s"
+        f") SELECT id FROM branch",
+        [*pks, levels],
+    )
+
+
+def load_levels(roots: list[TreeNode], depth: int) -> None:
+    """Hang the objectives of the ``depth - 1`` levels below ``roots`` (from cascade_tops)
+    under them, each with its figures, and mark which nodes draw their children
+    (``show_children``). One query, however large the cascade."""
+    parents = [root.pk for root in roots if root.child_count]
+    by_pk = {root.pk: root for root in roots}
+    if depth > 1 and parents:
+        found = _tree_nodes(Objective.objects.filter(pk__in=_below(parents, depth - 1)))
+        by_pk.update((node.pk, node) for node in found)
+        for node in found:  # in display order, so each node's children are too
+            by_pk[node.parent_id].child_nodes.append(node)
+    for node in by_pk.values():
+        node.show_children = bool(node.child_nodes)
+
+
+def objective_children(objective: Objective) -> list[TreeNode]:
+    """The objective's children with their figures, in display order: one query."""
+    return _tree_nodes(Objective.objects.filter(parent=objective))
+
+
+def objective_with_figures(pk) -> Objective:
+    """One objective with everything its page shows and its figures; a missing one is a
+    404 (objectives are readable by every signed-in user)."""
+    queryset = objectives_with_relations().select_related("rollup")
+    return with_figures(get_object_or_404(queryset, pk=pk))
+
+
+def objective_path(objective: Objective) -> list[Objective]:
+    """The objective's ancestors, the top first: one query, as many rows as levels above."""
+    if objective.parent_id is None:
+        return []
+    found = {
+        o.pk: o
+        for o in Objective.objects.filter(
+            pk__in=rollups.with_ancestors([objective.parent_id])
+        ).only("id", "parent_id", "title")
+    }
+    path, pk = [], objective.parent_id
+    while pk in found and found[pk] not in path:
+        path.insert(0, found[pk])
+        pk = found[pk].parent_id
+    return path
 
 
 def cascade_top_levels(depth: int = 1, limit: int = 30) -> dict:
-    """The top ``depth`` + 1 levels of the cascade with rolled-up progress (for dashboards).
+    """The top ``depth`` + 1 levels of the cascade with rolled-up progress (for dashboards),
+    at most ``limit`` rows in display order, and how many objectives there are.
 
-    Rolling up needs the whole tree; the result is cached under a key built from what it
-    depends on: the objectives' count and latest change (every objective write goes through
-    ``save()``, which stamps ``updated_at``, and a deletion changes the count) and the level
-    names. Any change therefore gives a new key: no stale progress, no explicit purge. A cache
-    that is down only costs the recomputation.
-    """
-    # One query: each level row carries the objectives' count and latest change. (No level
-    # means no objective: every objective has one.)
-    table = connection.ops.quote_name(Objective._meta.db_table)
-    stamp = list(
-        ObjectiveLevel.objects.order_by("pk")
-        .annotate(
-            objective_count=RawSQL(f"SELECT COUNT(*) FROM {table}", ()),
-            objective_latest=RawSQL(f"SELECT MAX(updated_at) FROM {table}", ()),
-        )
-        .values_list("pk", "name", "position", "objective_count", "objective_latest")
-    )
-    signature = repr((stamp, depth, limit)).encode()
-    key = f"plans:cascade-top:{hashlib.sha256(signature).hexdigest()}"
-    try:
-        cached = cache.get(key)
-    except Exception:  # the cache backend is down: compute instead (fail open)
-        cached = None
-    if cached is not None:
-        return cached
-    tree = objective_tree()
-    rows = []
-    stack = list(reversed(tree.roots))
+    Read from the roll-up read model: two queries, whatever the size of the cascade."""
+    roots = cascade_tops()
+    load_levels(roots, depth + 1)
+    rows: list[dict] = []
+    stack = [(root, 0) for root in reversed(roots)]
     while stack and len(rows) < limit:
-        node = stack.pop()
+        node, level = stack.pop()
         rows.append(
             {
                 "id": node.pk,
                 "title": node.title,
-                "level": node.level.name,
-                "depth": node.depth,
+                "level": node.level_name,
+                "depth": level,
                 "status": node.status,
                 "progress": round(node.progress, 1),
             }
         )
-        if node.depth < depth:
-            stack.extend(reversed(node.child_nodes))
-    result = {"rows": rows, "total": len(tree.by_pk)}
-    with contextlib.suppress(Exception):  # a cache that is down just means no caching
-        cache.set(key, result, timeout=24 * 3600)
-    return result
+        if level < depth:
+            stack.extend((child, level + 1) for child in reversed(node.child_nodes))
+    return {"rows": rows, "total": sum(1 + root.descendant_count for root in roots)}
 
 
 def objective_choices_excluding_branch(objective: Objective | None) -> QuerySet[Objective]:

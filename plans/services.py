@@ -2,7 +2,8 @@
 
 Each function checks the actor may edit plans, validates, runs in one transaction, records
 who did it (simple_history's history_user) and raises a RuleViolation with a stable code
-and the field at fault. Nothing is saved when one is raised.
+and the field at fault. Nothing is saved when one is raised. Writes that change what rolls
+up the cascade refresh the roll-up read model (plans.rollups) in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from accounts import permissions
 from accounts.models import User
 from core.errors import PermissionRefused, RuleViolation
 from events.services import event_record
+from plans import rollups
 from plans.models import Initiative, KpiMeasurement, Objective, ObjectiveLevel, Plan
 from relationships.models import Relationship
 from relationships.selectors import relationships_visible_to
@@ -164,6 +166,7 @@ def objective_create(
     _check_kpi(objective)
     _stamp(objective, by)
     objective.save()
+    rollups.refresh([objective.pk])
     event_record(
         verb="objective.created",
         subject=objective,
@@ -186,11 +189,13 @@ def objective_update(
     _require_editor(by)
     _check_unknown(fields, OBJECTIVE_FIELDS)
     changed: dict[str, list] = {}
+    former_parent_id = None
     if parent is not False:
         current = Objective.objects.select_related("parent").get(pk=objective.pk).parent
         if parent != current:
             _move(objective=objective, new_parent=parent, by=by)
             changed["parent"] = [_display(current), _display(parent)]
+            former_parent_id = current.pk if current is not None else None
     locked = Objective.objects.select_for_update().get(pk=objective.pk)
     fields = _clean(fields)
     before = {name: getattr(locked, name) for name in fields}
@@ -201,6 +206,8 @@ def objective_update(
     _stamp(locked, by)
     locked.save()
     changed.update(_changes(before, locked))
+    if rollups.INPUTS & changed.keys():
+        rollups.refresh([locked.pk, former_parent_id])
     if changed:
         # One event for the edit, a move included (objective_move records its own only
         # when called on its own).
@@ -218,6 +225,7 @@ def objective_move(*, objective: Objective, new_parent: Objective | None, by: Us
     before = Objective.objects.select_related("parent").get(pk=objective.pk).parent
     locked = _move(objective=objective, new_parent=new_parent, by=by)
     if before != new_parent:
+        rollups.refresh([locked.pk, before.pk if before is not None else None])
         event_record(
             verb="objective.moved",
             subject=locked,
@@ -278,6 +286,7 @@ def objective_delete(
         )
     # Race: a move into this branch while it is deleted; lock the node and its children.
     locked = Objective.objects.select_for_update().get(pk=objective.pk)
+    parent_id = locked.parent_id
     kids = list(Objective.objects.select_for_update().filter(parent=locked).order_by("pk"))
     if children == "reattach":
         for child in kids:
@@ -304,6 +313,9 @@ def objective_delete(
     for item in doomed:
         _stamp(item, by)
         item.delete()
+    # The parent lost a child (or gained its children); the deleted rows' own figures went
+    # with them (ObjectiveRollup cascades).
+    rollups.refresh([parent_id])
     return len(doomed)
 
 
@@ -329,6 +341,7 @@ def kpi_measurement_record(
         _stamp(locked, by)
         locked.save(update_fields=["kpi_current", "updated_at"])
         objective.kpi_current = latest.value
+        rollups.refresh([locked.pk])
     # About the objective (its KPI), which has a page; the measurement is a row of it.
     event_record(
         verb="kpi.measured",

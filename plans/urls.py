@@ -9,6 +9,7 @@ urlpatterns = [
     path("contribution/", views.contribution, name="contribution"),
     path("objectives/new/", views.objective_create, name="objective_create"),
     path("objectives/<int:pk>/", views.objective_detail, name="objective_detail"),
+    path("objectives/<int:pk>/children/", views.objective_children, name="objective_children"),
     path("objectives/<int:pk>/edit/", views.objective_edit, name="objective_edit"),
     path("objectives/<int:pk>/move/", views.objective_move, name="objective_move"),
     path("objectives/<int:pk>/delete/", views.objective_delete, name="objective_delete"),

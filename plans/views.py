@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,8 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from core.csvio import csv_response
+from core.dbrouting import report_read
 from core.errors import RuleViolation
-from plans import selectors, services
+from plans import rollups, selectors, services
 from plans.forms import (
     DeleteForm,
     InitiativeForm,
@@ -27,12 +28,12 @@ from plans.forms import (
     ObjectiveForm,
     PlanForm,
 )
-from plans.models import Objective
 from security.services import export_detail, security_event_record
 
-# Levels of the cascade drawn on first load; deeper branches load on demand (HTMX, or a
-# link to the branch's own page without JavaScript). Also bounds the template recursion.
-MAX_DEPTH = 12
+# Levels of the cascade drawn at most; deeper branches load on demand (HTMX, or a link to
+# the branch's own page without JavaScript). Also bounds the template recursion, and the
+# roll-up read model keeps the level sizes it needs (plans.rollups.LEVELS_KEPT).
+MAX_DEPTH = rollups.LEVELS_KEPT
 # Without ?depth=, show as many whole levels as fit in this many nodes: the full cascade of a
 # small organisation, the top of a large one (deeper branches open on demand).
 DEFAULT_NODE_BUDGET = 100
@@ -81,71 +82,76 @@ def _done(request: HttpRequest, url: str) -> HttpResponse:
 # --- The cascade ----------------------------------------------------------------------
 
 
-def _mark_expanded(roots: list[Objective], depth: int) -> None:
-    """Which nodes draw their children: those less than ``depth`` levels below ``roots``."""
-    stack = [(root, 0) for root in roots]
-    while stack:
-        node, level = stack.pop()
-        node.show_children = level + 1 < depth
-        if node.show_children:
-            stack.extend((child, level + 1) for child in node.child_nodes)
+def _objective_id(value: str) -> int:
+    """An objective's id from the query string; anything else names no objective."""
+    try:
+        pk = int(value)
+    except ValueError:
+        raise Http404("No such objective") from None
+    if not 0 < pk < 2**63:
+        raise Http404("No such objective")
+    return pk
 
 
-def _default_depth(roots: list[Objective]) -> int:
-    """The deepest level count whose nodes all fit in DEFAULT_NODE_BUDGET (at least 1)."""
-    depth, shown, level = 0, 0, list(roots)
-    while level and depth < MAX_DEPTH and shown + len(level) <= DEFAULT_NODE_BUDGET:
-        shown += len(level)
-        depth += 1
-        level = [child for node in level for child in node.child_nodes]
-    return max(depth, 1)
+def _depth(request: HttpRequest, default: int) -> int:
+    """``?depth=``: levels drawn, the tops included (clamped to 1 … MAX_DEPTH)."""
+    value = request.GET.get("depth")
+    if not value:
+        return default
+    try:
+        return max(1, min(MAX_DEPTH, int(value)))
+    except ValueError:
+        raise BadRequest(f"depth must be a whole number of levels (1 to {MAX_DEPTH}).") from None
 
 
-def index(request: HttpRequest) -> HttpResponse:
-    """The cascade as a tree; ``?root=`` draws one branch, ``?depth=`` how many levels.
-
-    For HTMX the answer is the fragment alone: the branch's node, or the tree."""
-    tree = selectors.tree_page_tree()
-    root = None
-    if request.GET.get("root"):
-        root = tree.by_pk.get(_int(request.GET["root"], 0, 0, 2**63 - 1))
-        if root is None:
-            raise Http404("No such objective")
-    roots = [root] if root else tree.roots
-    depth = _int(request.GET.get("depth"), _default_depth(roots), 1, MAX_DEPTH)
-    _mark_expanded(roots, depth)
+def _cascade(request: HttpRequest, root_pk: int | None) -> HttpResponse:
+    """The cascade page, or one branch of it: only the levels drawn are loaded (two
+    queries), each node with its figures from the roll-up read model."""
+    roots = selectors.cascade_tops(root_pk)
+    if root_pk is not None and not roots:
+        raise Http404("No such objective")
+    depth = _depth(request, selectors.fitting_depth(roots, DEFAULT_NODE_BUDGET, MAX_DEPTH))
+    selectors.load_levels(roots, depth)
     context = {
         "roots": roots,
-        "root": root,
+        "root": roots[0] if root_pk is not None else None,
         "depth": depth,
         "depths": range(1, 8),
-        "total": len(tree.by_pk),
         "rule": selectors.ROLL_UP_RULE,
         "may_edit": services.may_edit_plans(request.user),
     }
-    if request.htmx:
-        # The level links swap the whole tree; a branch's "show" link swaps its node.
-        if root is not None and request.htmx.target != "objective-tree":
-            return _vary(render(request, "plans/tree.html#node", {**context, "node": root}))
+    if request.htmx:  # the "Show levels" links swap the whole tree
         return _vary(render(request, "plans/tree.html#tree", context))
     return _vary(render(request, "plans/tree.html", context))
 
 
+def index(request: HttpRequest) -> HttpResponse:
+    """The cascade as a tree; ``?root=`` draws one branch, ``?depth=`` how many levels
+    (by default, as many whole levels as fit in DEFAULT_NODE_BUDGET nodes)."""
+    root = request.GET.get("root")
+    return _cascade(request, _objective_id(root) if root else None)
+
+
+def objective_children(request: HttpRequest, pk: int) -> HttpResponse:
+    """An objective's sub-objectives. For HTMX (the tree's expand button) the children
+    alone, a partial of the tree page; otherwise the branch as a page of its own, so the
+    same link works without JavaScript."""
+    if not request.htmx:
+        return _cascade(request, pk)
+    node = selectors.get_objective(pk)
+    node.child_nodes = selectors.objective_children(node)
+    return _vary(render(request, "plans/tree.html#children", {"node": node}))
+
+
 def objective_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    tree = selectors.objective_tree()
-    objective = tree.by_pk.get(pk)
-    if objective is None:
-        raise Http404("No such objective")
-    path, node = [], tree.by_pk.get(objective.parent_id)
-    while node is not None and node not in path:
-        path.insert(0, node)
-        node = tree.by_pk.get(node.parent_id)
+    objective = selectors.objective_with_figures(pk)
+    objective.child_nodes = selectors.objective_children(objective)
     return render(
         request,
         "plans/objective_detail.html",
         {
             "objective": objective,
-            "path": path,
+            "path": selectors.objective_path(objective),
             "measurements": objective.measurements.select_related("by"),
             "initiatives": objective.initiatives.select_related("plan", "owner").order_by(
                 "plan__title", "title"
@@ -334,6 +340,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _done(request, result.get_absolute_url())
 
 
+@report_read
 def plan_export(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.get_plan(pk)
     slug = "".join(c if c.isalnum() else "-" for c in plan.period or str(plan.pk)).strip("-")

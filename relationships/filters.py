@@ -3,13 +3,16 @@ share this FilterSet, so a bookmarked URL means the same thing everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import django_filters
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
 from accounts.models import Role, Team, User
 from core.reference import ReferenceChoiceField
 from relationships.models import HEALTH_BANDS, LIFECYCLE, Relationship, RelationshipType, Stage
-from stakeholders.models import Category, normalise_name
+from stakeholders.models import Category
+from stakeholders.search import Search, SearchFilter, search_refused
 
 VALUE_FIT_BANDS = {"high": (70, 100), "medium": (40, 69), "low": (0, 39)}
 
@@ -56,6 +59,21 @@ def _band_filter(field: str, bands: dict[str, tuple[int, int]]):
     return apply
 
 
+def matching_relationship_ids(search: Search, type_ids: Collection[int] = ()) -> QuerySet:
+    """Ids of the relationships whose stakeholder's name or whose purpose matches, or of one
+    of ``type_ids``: the list's search and the global one. A union of index-served parts,
+    because an OR across the stakeholder join would read every relationship and stakeholder.
+    """
+    parts = [
+        Relationship.objects.filter(search.keys_q(names=["stakeholder__normalised_name"])),
+        Relationship.objects.filter(search.text_q("relationship")),
+    ]
+    if type_ids:
+        parts.append(Relationship.objects.filter(type_id__in=type_ids))
+    ids = [part.order_by().values("pk") for part in parts]
+    return ids[0].union(*ids[1:], all=True)
+
+
 class ReferenceFilter(django_filters.ModelChoiceFilter):
     """A choice of a small reference table, offered and checked from the cache."""
 
@@ -63,7 +81,7 @@ class ReferenceFilter(django_filters.ModelChoiceFilter):
 
 
 class RelationshipFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
+    q = SearchFilter(method="search", label="Search")
     category = ReferenceFilter(
         field_name="stakeholder__category",
         queryset=Category.objects.order_by("position", "name"),
@@ -125,20 +143,20 @@ class RelationshipFilter(django_filters.FilterSet):
         return queryset.filter(stage=Stage.ENDED)
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
-        if not value:
+        """The stakeholder's name (accents and case ignored: stakeholders.search) or the
+        purpose."""
+        search = Search.parse(value)  # validated by the form already; None if blank
+        if search is None:
             return queryset
-        return queryset.filter(
-            Q(stakeholder__name__icontains=value)
-            | Q(stakeholder__normalised_name__icontains=normalise_name(value))  # accents, case
-            | Q(purpose__icontains=value)
-        )
+        return queryset.filter(pk__in=matching_relationship_ids(search))
 
     def apply_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Applied in filter_queryset below so the default order holds without ?sort=.
         return queryset
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if search_refused(self):
+            return queryset.none()
         queryset = super().filter_queryset(queryset)
         key = self.form.cleaned_data.get("sort") or "stakeholder"
         return queryset.annotate(stage_order=STAGE_ORDER).order_by(*SORTS[key][1])

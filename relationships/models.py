@@ -106,7 +106,23 @@ class Relationship(models.Model):
     class Meta:
         ordering = ["stakeholder__name", "id"]
         indexes = [
-            models.Index(fields=["stage", "-health_score"], name="rel_stage_health_idx"),
+            # The board and the list's counts read only this index (index-only scans):
+            # cards by stage and health, then every column the visibility rule and the
+            # board's filters test (relationships.selectors.relationships_by_stage). Key
+            # columns rather than INCLUDE, which SQLite (development) lacks.
+            models.Index(
+                fields=[
+                    "stage",
+                    "-health_score",
+                    "id",
+                    "confidential",
+                    "team",
+                    "manager",
+                    "type",
+                    "stakeholder",
+                ],
+                name="rel_board_idx",
+            ),
             models.Index(fields=["team", "stage"], name="rel_team_stage_idx"),
             models.Index(fields=["manager", "stage"], name="rel_manager_stage_idx"),
         ]

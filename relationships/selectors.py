@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.db import connections
 from django.db.models import (
     Case,
     Count,
     F,
     IntegerField,
     Max,
+    Model,
     QuerySet,
     Sum,
     Value,
@@ -37,6 +40,58 @@ def relationships_visible_to(user) -> QuerySet[Relationship]:
         .select_related("stakeholder", "stakeholder__category", "type", "manager", "team")
         .order_by("stakeholder__name", "id")
     )
+
+
+# What a row of the list shows, and what ``with_references`` reads: whole rows (the purpose,
+# the health reasons as JSON, the stakeholder's description …) cost more to read and build.
+LIST_ROW_FIELDS = (
+    *("stage", "confidential", "health_score", "last_interaction_on", "next_review_on"),
+    *("type", "team", "manager", "stakeholder"),
+    *("stakeholder__name", "stakeholder__category"),
+    *("manager__first_name", "manager__last_name", "manager__username"),
+)
+
+
+def list_rows(queryset: QuerySet[Relationship]) -> QuerySet[Relationship]:
+    """The list's rows, joined to their stakeholder and manager only: their type, team and
+    category are small reference tables the page holds already (``with_references``).
+    Three more joins cost PostgreSQL more to plan (~1.5 ms) than a page of rows to read."""
+    return (
+        queryset.select_related(None)
+        .select_related("stakeholder", "manager")
+        .only(*LIST_ROW_FIELDS)
+    )
+
+
+def with_references(
+    rows: Iterable[Relationship],
+    *,
+    types: Mapping[int, Model],
+    teams: Mapping[int, Model],
+    categories: Mapping[int, Model],
+) -> list[Relationship]:
+    """``rows`` (from ``list_rows``) with their type, team and stakeholder category set from
+    these rows by id."""
+    rows = list(rows)
+    _set_related(rows, "type", types)
+    _set_related(rows, "team", teams)
+    _set_related([row.stakeholder for row in rows], "category", categories)
+    return rows
+
+
+def _set_related(objects: list[Model], name: str, known: Mapping[int, Model]) -> None:
+    """Set each object's foreign key ``name`` from ``known``; ids it lacks (rows created since
+    it was read) are read in one query."""
+    if not objects:
+        return
+    field = objects[0]._meta.get_field(name)
+    missing = {getattr(obj, field.attname) for obj in objects} - known.keys() - {None}
+    if missing:
+        known = {**known, **field.related_model._base_manager.in_bulk(missing)}
+    for obj in objects:
+        pk = getattr(obj, field.attname)
+        if pk in known:
+            setattr(obj, name, known[pk])
 
 
 def get_relationship_for(user, pk, *, write: bool = False, contribute: bool = False):
@@ -327,31 +382,86 @@ def _short(record) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+# The board's order within a column: best health first, then by stakeholder name.
+BOARD_ORDER = ("-health_score", "stakeholder__name", "id")
+# What a card shows and what accounts.permissions asks of it: 125 cards are a page's worth
+# of rows, and reading whole rows (purpose, notes, the stakeholder's description …) and
+# building objects from them cost more than the query.
+BOARD_CARD_FIELDS = (
+    *("stage", "confidential", "health_score", "team", "manager", "stakeholder"),
+    "stakeholder__name",
+    *("manager__first_name", "manager__last_name", "manager__username"),
+    "team__name",
+)
+
+
+def _all_rows(parts: list[QuerySet]) -> list[tuple]:
+    """The rows of every part, in one query (UNION ALL) where the database allows a slice
+    in each part (PostgreSQL); else one query a part (SQLite in development)."""
+    if connections[parts[0].db].features.supports_slicing_ordering_in_compound:
+        return list(parts[0].union(*parts[1:], all=True))
+    return [row for part in parts for row in part]
+
+
 def relationships_by_stage(
     queryset: QuerySet[Relationship], per_column: int = 50
 ) -> dict[str, tuple[list[Relationship], int]]:
-    """The board: up to ``per_column`` cards per lifecycle stage and each stage's total.
+    """The board: up to ``per_column`` cards per lifecycle stage (``BOARD_ORDER``) and each
+    stage's total.
 
-    One query per column plus one count query, whatever the number of relationships.
+    At most four queries whatever the number of relationships, none sorting a whole stage:
+    1. the totals per stage (an index-only scan of rel_board_idx);
+    2. the health scores of each full column's first ``per_column`` cards (index only): the
+       lowest of them is the column's cut;
+    3. the ids of the cards: those above the cut, and the first of those at the cut by
+       stakeholder name. Splitting at the cut is what keeps it fast: ordering a stage by
+       health and then name would join and sort every card of the stage, and a stage often
+       shares one score (every relationship without an interaction scores 60), whereas the
+       cards at the cut alone can be read in name order from the stakeholder name index,
+       stopping early;
+    4. those cards, with what they show.
     """
-    totals = dict(
-        queryset.filter(stage__in=ACTIVE_STAGES)
-        .order_by()
-        .values_list("stage")
-        .annotate(n=Count("id"))
-    )
-    columns = {}
-    for stage in ACTIVE_STAGES:
+    base = queryset.order_by()
+    totals = dict(base.filter(stage__in=ACTIVE_STAGES).values_list("stage").annotate(n=Count("*")))
+    full = [stage for stage in ACTIVE_STAGES if totals.get(stage, 0) > per_column]
+    scores: dict[str, list[int]] = {stage: [] for stage in full}
+    if full:
+        firsts = [
+            base.filter(stage=stage)
+            .order_by("-health_score")
+            .values_list("stage", "health_score")[:per_column]
+            for stage in full
+        ]
+        for stage, score in _all_rows(firsts):
+            scores[stage].append(score)
+
+    # Columns with no more than per_column cards: all of them.
+    short = [stage for stage in ACTIVE_STAGES if totals.get(stage) and stage not in scores]
+    picks = [base.filter(stage__in=short).values_list("id")] if short else []
+    for stage in full:
+        column = base.filter(stage=stage).values_list("id")
+        cut = min(scores[stage])
+        # The cut's literal value (not a subquery) lets PostgreSQL estimate how many cards
+        # share it, and so choose between the name index and a small sort.
+        room = per_column - sum(score > cut for score in scores[stage])
+        picks.append(column.filter(health_score__gt=cut))  # fewer than per_column
+        picks.append(column.filter(health_score=cut).order_by("stakeholder__name", "id")[:room])
+    columns: dict[str, tuple[list[Relationship], int]] = {
+        stage: ([], totals.get(stage, 0)) for stage in ACTIVE_STAGES
+    }
+    if picks:
+        # The ids first, then the cards by id: a query of its own is cheaper than compiling
+        # the union into the cards' query, and the cards need none of ``queryset``'s filters.
+        ids = [pk for (pk,) in _all_rows(picks)]
         cards = (
-            list(
-                queryset.filter(stage=stage).order_by("-health_score", "stakeholder__name", "id")[
-                    :per_column
-                ]
-            )
-            if totals.get(stage)
-            else []
+            Relationship.objects.filter(pk__in=ids)
+            .select_related("stakeholder", "manager", "team")
+            .only(*BOARD_CARD_FIELDS)
         )
-        columns[stage] = (cards, totals.get(stage, 0))
+        for card in cards.order_by(*BOARD_ORDER):
+            cards_of_stage = columns[card.stage][0]
+            if len(cards_of_stage) < per_column:  # more if rows were added since the totals
+                cards_of_stage.append(card)
     return columns
 
 

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Team, User
-from core import dataversion
 from core.errors import ConcurrencyConflict, RuleViolation
 from core.errors import PermissionRefused as _PermissionRefused
 from events.services import EventSpec, event_record, events_record
@@ -749,5 +748,4 @@ def relationships_refresh_health_all(batch_size: int = 2000) -> int:
                 rows, ["health_score", "health_reasons", "last_interaction_on"]
             )
         updated += len(rows)
-    dataversion.bump()  # bulk_update sends no signals: cached figures must still follow
     return updated

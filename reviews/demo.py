@@ -8,14 +8,15 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core.demo import stamped_by_hand
 from relationships.models import Relationship, Stage
 from reviews.models import FeedbackRequest, FeedbackResponse, Review
 from reviews.services import reviews_schedule_missing
 from stakeholders.models import Contact
 
 # Completed reviews in the past; every active relationship also gets its open review.
-COMPLETED_REVIEWS = {"small": 25, "large": 33_000}
-FEEDBACK_RESPONSES = {"small": 12, "large": 3_000}
+COMPLETED_REVIEWS = {"small": 25, "large": 33_000, "xlarge": 330_000}
+FEEDBACK_RESPONSES = {"small": 12, "large": 3_000, "xlarge": 30_000}
 WENT_WELL = ["Deliveries on time", "Open conversations", "Joint event drew a crowd"]
 WENT_BADLY = ["Slow answers to our requests", "Budget talks dragged", "Nothing significant"]
 
@@ -62,6 +63,7 @@ def seed(scale: str, today: date) -> bool:
         decision = "end" if stage == Stage.ENDED and rng.random() < 0.3 else "grow"
         completed.append(
             Review(
+                created_at=timezone.make_aware(datetime.combine(on - timedelta(days=90), time(9))),
                 relationship_id=rel_id,
                 status=Review.Status.COMPLETED,
                 due_on=on,
@@ -84,7 +86,8 @@ def seed(scale: str, today: date) -> bool:
                 completed_by_id=manager_id,
             )
         )
-    Review.objects.bulk_create(completed, batch_size=5000)
+    with stamped_by_hand(Review):
+        Review.objects.bulk_create(completed, batch_size=5000)
     reviews_schedule_missing()
     _spread_open_reviews(rng, today)
 
@@ -112,6 +115,7 @@ def seed(scale: str, today: date) -> bool:
     for request in requests:
         responses.append(
             FeedbackResponse(
+                submitted_at=request.answered_at,
                 request=request,
                 relationship_id=request.relationship_id,
                 satisfaction=rng.choice([5, 6, 7, 8, 8, 9, 9, 10]),
@@ -123,5 +127,6 @@ def seed(scale: str, today: date) -> bool:
                 ),
             )
         )
-    FeedbackResponse.objects.bulk_create(responses, batch_size=5000)
+    with stamped_by_hand(FeedbackResponse):
+        FeedbackResponse.objects.bulk_create(responses, batch_size=5000)
     return True

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from stakeholders.models import Category, Contact, Stakeholder, normalise_name
+from stakeholders.models import Category, Contact, Stakeholder
+from stakeholders.search import Search, SearchFilter, search_refused, stakeholder_list_q
 from stakeholders.selectors import FIT_BANDS, fit_band_q, stakeholder_countries
 
 
@@ -15,21 +16,6 @@ class StableOrderingFilter(django_filters.OrderingFilter):
     def filter(self, qs: QuerySet, value) -> QuerySet:
         ordering = [self.get_ordering_value(param) for param in value or [] if param]
         return qs.order_by(*ordering, "name", "pk")
-
-
-def _search(queryset: QuerySet, prefix: str, value: str) -> QuerySet:
-    value = value.strip()
-    if not value:
-        return queryset
-    # normalised_name is indexed and accent-free: "societe" finds "Société".
-    condition = (
-        Q(**{f"{prefix}normalised_name__contains": normalise_name(value)})
-        | Q(**{f"{prefix}name__icontains": value})
-        | Q(**{f"{prefix}sector__icontains": value})
-        | Q(**{f"{prefix}country__icontains": value})
-        | Q(**{f"{prefix}description__icontains": value})
-    )
-    return queryset.filter(condition)
 
 
 def _country_choices() -> list[tuple[str, str]]:
@@ -52,7 +38,7 @@ FIT_BAND_CHOICES = [
 
 
 class StakeholderFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    q = SearchFilter(method="filter_q", label="Search")
     category = django_filters.ModelChoiceFilter(
         queryset=Category.objects.all(), empty_label="Any category"
     )
@@ -83,15 +69,22 @@ class StakeholderFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         _fill_countries(self)
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if search_refused(self):
+            return queryset.none()
+        return super().filter_queryset(queryset)
+
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return _search(queryset, "", value)
+        """Name or e-mail (accents and case ignored), sector, country or description."""
+        search = Search.parse(value)  # validated by the form already; None if blank
+        return queryset.filter(stakeholder_list_q(search)) if search else queryset
 
     def filter_fit(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(fit_band_q(value)) if value in FIT_BANDS else queryset
 
 
 class ContactFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    q = SearchFilter(method="filter_q", label="Search")
     category = django_filters.ModelChoiceFilter(
         field_name="stakeholder__category",
         queryset=Category.objects.all(),
@@ -126,16 +119,26 @@ class ContactFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         _fill_countries(self)
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if search_refused(self):
+            return queryset.none()
+        return super().filter_queryset(queryset)
+
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
-        if not value:
+        """Name or e-mail (accents and case ignored), role or notes, or the organisation's
+        name."""
+        search = Search.parse(value)  # validated by the form already; None if blank
+        if search is None:
             return queryset
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(role__icontains=value)
-            | Q(email__icontains=value)
-            | Q(stakeholder__name__icontains=value)
+        own = Contact.objects.filter(
+            search.keys_q(names=["search_name"], emails=["search_email"]) | search.text_q("contact")
         )
+        organisation = search.keys_q(names=["stakeholder__normalised_name"])
+        at_organisation = Contact.objects.filter(organisation)
+        # One id set from two index-served halves: an OR with the organisation's name in it
+        # would have PostgreSQL read every contact (and compute its text vector).
+        ids = own.order_by().values("pk").union(at_organisation.order_by().values("pk"), all=True)
+        return queryset.filter(pk__in=ids)
 
     @property
     def qs(self) -> QuerySet:

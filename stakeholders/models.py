@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -13,6 +14,12 @@ def normalise_name(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", value or "")
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
+
+
+def search_key(value: str) -> str:
+    """What name and e-mail searches compare: the same key as duplicate detection, so
+    "societe" finds "Société" and "ZURICH" finds "Zürich" on PostgreSQL and SQLite alike."""
+    return normalise_name(value)
 
 
 def email_domain(email: str) -> str:
@@ -56,6 +63,30 @@ class Value(models.Model):
         return self.name
 
 
+class SearchKeyedQuerySet(models.QuerySet):
+    """Bulk inserts skip ``save()``, so they fill the derived search columns here: a seed or
+    loader that forgot them would leave rows no search can find."""
+
+    def bulk_create(self, objs: Iterable[models.Model], *args, **kwargs) -> list[models.Model]:
+        objs = list(objs)
+        for obj in objs:
+            obj.fill_derived_fields()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+def _with_derived(
+    update_fields: Iterable[str] | None, derived_from: dict[str, tuple[str, ...]]
+) -> set[str] | None:
+    """``save(update_fields=["name"])`` must also write what is derived from the name."""
+    if update_fields is None:
+        return None
+    fields = set(update_fields)
+    for source, names in derived_from.items():
+        if source in fields:
+            fields.update(names)
+    return fields
+
+
 class Stakeholder(models.Model):
     class Kind(models.TextChoices):
         ORGANISATION = "organisation", "Organisation"
@@ -63,6 +94,7 @@ class Stakeholder(models.Model):
 
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ORGANISATION)
     name = models.CharField(max_length=200)
+    # Also the search key of the name (search_key): migration 0007 gives it a trigram index.
     normalised_name = models.CharField(max_length=200, editable=False, db_index=True)
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, null=True, blank=True, related_name="stakeholders"
@@ -72,6 +104,7 @@ class Stakeholder(models.Model):
     website = models.URLField(blank=True)
     email = models.EmailField(blank=True, help_text="General address, or the person's own.")
     email_domain = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    search_email = models.CharField(max_length=254, blank=True, default="", editable=False)
     description = models.TextField(blank=True)
     values = models.ManyToManyField(Value, related_name="stakeholders", blank=True)
     # Denormalised so lists sort and filter without per-row work; stakeholders.services keeps
@@ -86,8 +119,14 @@ class Stakeholder(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(
-        excluded_fields=["normalised_name", "email_domain", "updated_at"], m2m_fields=[values]
+        excluded_fields=["normalised_name", "email_domain", "search_email", "updated_at"],
+        m2m_fields=[values],
     )
+
+    objects = SearchKeyedQuerySet.as_manager()
+
+    # Columns kept by fill_derived_fields, by the field they are computed from.
+    DERIVED_FROM = {"name": ("normalised_name",), "email": ("email_domain", "search_email")}
 
     class Meta:
         ordering = ["name", "id"]
@@ -101,15 +140,21 @@ class Stakeholder(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        self.normalised_name = normalise_name(self.name)
-        domain = email_domain(self.email)
-        self.email_domain = "" if domain in PUBLIC_EMAIL_DOMAINS else domain
+        self.fill_derived_fields()
+        kwargs["update_fields"] = _with_derived(kwargs.get("update_fields"), self.DERIVED_FROM)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
         return reverse("stakeholders:detail", args=[self.pk])
+
+    def fill_derived_fields(self) -> None:
+        # Cut to the column: NFKD can lengthen a name ("ﬁ" → "fi") and must not fail a save.
+        self.normalised_name = search_key(self.name)[:200]
+        self.search_email = search_key(self.email)[:254]
+        domain = email_domain(self.email)
+        self.email_domain = "" if domain in PUBLIC_EMAIL_DOMAINS else domain
 
 
 class Contact(models.Model):
@@ -122,6 +167,9 @@ class Contact(models.Model):
     role = models.CharField(max_length=120, blank=True)
     email = models.EmailField(blank=True)
     email_domain = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    # Search keys (search_key) of the name and e-mail; migration 0007 indexes them.
+    search_name = models.CharField(max_length=200, blank=True, default="", editable=False)
+    search_email = models.CharField(max_length=254, blank=True, default="", editable=False)
     phone = models.CharField(max_length=40, blank=True)
     notes = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -130,7 +178,13 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["email_domain", "updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=["email_domain", "search_name", "search_email", "updated_at"]
+    )
+
+    objects = SearchKeyedQuerySet.as_manager()
+
+    DERIVED_FROM = {"name": ("search_name",), "email": ("email_domain", "search_email")}
 
     class Meta:
         ordering = ["name", "id"]
@@ -139,14 +193,20 @@ class Contact(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        domain = email_domain(self.email)
-        self.email_domain = "" if domain in PUBLIC_EMAIL_DOMAINS else domain
+        self.fill_derived_fields()
+        kwargs["update_fields"] = _with_derived(kwargs.get("update_fields"), self.DERIVED_FROM)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
         return reverse("stakeholders:contact_detail", args=[self.pk])
+
+    def fill_derived_fields(self) -> None:
+        self.search_name = search_key(self.name)[:200]  # see Stakeholder.fill_derived_fields
+        self.search_email = search_key(self.email)[:254]
+        domain = email_domain(self.email)
+        self.email_domain = "" if domain in PUBLIC_EMAIL_DOMAINS else domain
 
 
 class Assessment(models.Model):

@@ -18,7 +18,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
 from core.csvio import csv_response
+from core.dbrouting import report_read
 from core.errors import ConcurrencyConflict, RuleViolation
+from core.reference import offer_rows, reference_rows
 from events import selectors as events_selectors
 from relationships.selectors import relationships_visible_to
 from security.services import export_detail, security_event_record
@@ -43,6 +45,10 @@ def _require_editor(user) -> None:
 
 
 def _render_list(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    # The filter form offers the categories from the reference cache: from its queryset,
+    # each page would count them and then read them.
+    category = context["filter"].form.fields["category"]
+    offer_rows(category, category.queryset, reference_rows(category.queryset))
     name = f"{template}#results" if request.htmx and not request.htmx.boosted else template
     response = render(request, name, context)
     patch_vary_headers(response, ["HX-Request"])
@@ -91,6 +97,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return _render_list(request, "stakeholders/list.html", context)
 
 
+@report_read
 def export(request: HttpRequest) -> HttpResponse:
     filterset = StakeholderFilter(request.GET, queryset=selectors.stakeholders_for(request.user))
     header = [
@@ -360,6 +367,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
     return _render_list(request, "stakeholders/contact_list.html", context)
 
 
+@report_read
 def contact_export(request: HttpRequest) -> HttpResponse:
     filterset = ContactFilter(request.GET, queryset=selectors.contacts_for(request.user))
     header = ["id", "name", "organisation", "role", "email", "phone", "created_at"]

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import factory
 
+from plans import rollups
 from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from tests.factories import UserFactory
 
@@ -19,11 +20,19 @@ def level(name: str = "Strategic objective") -> ObjectiveLevel:
 class ObjectiveFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Objective
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"Objective {n}")
     level = factory.LazyFunction(level)
     status = Objective.Status.ACTIVE
     owner = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def rollup(self, create, extracted, **kwargs):
+        # As plans.services does for every objective it creates: the roll-up read model
+        # (its figures and its ancestors') follows.
+        if create:
+            rollups.refresh([self.pk])
 
 
 class PlanFactory(factory.django.DjangoModelFactory):

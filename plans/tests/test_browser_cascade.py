@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from plans.models import Initiative, Objective, ObjectiveLevel
 from tests.browser.fixtures import sign_in
@@ -44,14 +45,33 @@ def test_a_manager_builds_a_cascade_and_a_plan(page, manager_a):
     assert "Be the partner of choice" in breadcrumb.inner_text()
     assert "Grow strategic partnerships" in breadcrumb.inner_text()
 
-    # The tree: nested, with progress bars, collapsible.
+    # The tree: nested, with progress bars, collapsible from the keyboard.
     page.goto("/plans/")
     tree = page.locator("#objective-tree")
     assert tree.locator("progress").count() == 3
     leaf = tree.get_by_role("link", name="Run a partner programme")
     assert leaf.is_visible()
-    tree.locator("summary").first.click(position={"x": 2, "y": 2})
-    assert not leaf.is_visible()
+    toggle = tree.get_by_role("button", name="Sub-objectives of Be the partner of choice")
+    assert toggle.get_attribute("aria-expanded") == "true"
+    toggle.focus()
+    page.keyboard.press("Enter")
+    leaf.wait_for(state="hidden")
+    assert toggle.get_attribute("aria-expanded") == "false"
+
+    # One level drawn: the others load when opened (HTMX), one level at a time.
+    page.goto("/plans/?depth=1")
+    assert tree.locator("progress").count() == 1
+    tree.get_by_role("button", name="Sub-objectives of Be the partner of choice").press("Enter")
+    nested = tree.get_by_role("button", name="Sub-objectives of Grow strategic partnerships")
+    nested.wait_for()
+    assert nested.get_attribute("aria-expanded") == "false"
+    nested.press("Space")
+    leaf.wait_for()
+    assert nested.get_attribute("aria-expanded") == "true"
+    # Bootstrap ignores a press while the list is still sliding open.
+    expect(page.locator(".collapsing")).to_have_count(0)
+    nested.press("Enter")  # closing again needs no request
+    leaf.wait_for(state="hidden")
 
     # A plan serving the strategic objective, with an initiative on a relationship.
     page.goto("/plans/list/")

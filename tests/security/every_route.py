@@ -86,6 +86,7 @@ ROUTE_KWARGS: dict[str, dict[str, str]] = {
         f"plans:{name}": {"pk": "plans.objective"}
         for name in (
             "objective_detail",
+            "objective_children",
             "objective_edit",
             "objective_move",
             "objective_delete",

@@ -650,6 +650,8 @@ PAGES: list[PageRow] = [
         },
     ),
     PageRow("plans:objective_detail", kind="objective", get=SIGNED_IN_ONLY),
+    # A branch of the cascade: its children as an HTMX fragment, the branch page otherwise.
+    PageRow("plans:objective_children", kind="objective", get=SIGNED_IN_ONLY, htmx=True),
     PageRow(
         "plans:objective_edit",
         kind="objective",

@@ -8,7 +8,7 @@ class Command(BaseCommand):
     help = "Load the demo dataset and demo users (idempotent: safe to run again)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--scale", choices=["small", "large"], default="small")
+        parser.add_argument("--scale", choices=list(demo.SCALES), default="small")
 
     def handle(self, *args, scale: str, **options):
         users = demo.seed(scale)
