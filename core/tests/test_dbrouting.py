@@ -53,7 +53,9 @@ def _replica_alias():
 
 
 # The replica's queries must see the tests' rows: they are committed.
-uses_replica = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+uses_replica = pytest.mark.django_db(
+    transaction=True, serialized_rollback=True, databases=["default", "replica"]
+)
 
 
 def _reconnect_replica(**overrides) -> None:

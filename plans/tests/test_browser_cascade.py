@@ -12,7 +12,10 @@ from plans.models import Initiative, Objective, ObjectiveLevel
 from tests.browser.fixtures import sign_in
 from tests.factories import TEST_PASSWORD, RelationshipFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def create_objective(page, level_name: str, title: str) -> None:

@@ -8,7 +8,10 @@ from relationships.models import Relationship, Stage
 from tests.browser.fixtures import sign_in
 from tests.factories import TEST_PASSWORD, RelationshipTypeFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_a_manager_takes_a_new_stakeholder_from_identify_to_build(page, manager_a):

@@ -5,7 +5,10 @@ import pytest
 from tests.browser.fixtures import sign_in
 from tests.factories import TEST_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_a_manager_signs_in_and_sees_the_home_page(page, manager_a):

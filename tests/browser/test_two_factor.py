@@ -11,7 +11,10 @@ from django_otp.oath import TOTP
 from tests.browser.fixtures import sign_in
 from tests.factories import TEST_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def app_code(secret: str, *, at: float) -> str:

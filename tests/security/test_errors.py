@@ -302,7 +302,7 @@ def test_the_back_link_never_leaves_the_site(production, manager_a):
 
 
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="a real driver error needs PostgreSQL")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_database_that_refuses_connections_answers_503_not_500(production, manager_a):
     # psycopg's own OperationalError, as during a PostgreSQL restart: nothing monkeypatched
     # but the port the next connection goes to.
