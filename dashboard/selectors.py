@@ -941,6 +941,15 @@ def dashboard_figures(user, filters: DashboardFilters, skip: frozenset = frozens
 # --- The manager's home ---------------------------------------------------------------
 
 
+HOME_UNSHOWN_FIELDS = (
+    "health_reasons",
+    "purpose",
+    "end_reason",
+    "partnering_session_notes",
+    "manager_rating_note",
+)
+
+
 def _my_relationships(user, prefix: str = "") -> Q:
     """Whose relationships "mine" means: contributors work on their teams' relationships;
     everyone else on those they manage."""
@@ -995,13 +1004,17 @@ def home_overview(user, today: date, lookahead_days: int = 14, limit: int = 50) 
     quiet_cutoff = today - timedelta(days=quiet_days())
     relationships_qs = relationships_visible_to(user).filter(mine, ACTIVE)
     relationships = list(
-        relationships_qs.annotate(
+        # Only what the page shows (and may_change_relationship reads): the long text and
+        # JSON columns would cost more to load than the rest of the page.
+        relationships_qs.defer(*HOME_UNSHOWN_FIELDS)
+        .annotate(
             quiet=Case(
                 When(last_interaction_on__isnull=True, then=Value(True)),
                 When(last_interaction_on__lt=quiet_cutoff, then=Value(True)),
                 default=Value(False),
             ),
-        ).order_by("health_score", "stakeholder__name", "id")[:limit]
+        )
+        .order_by("health_score", "stakeholder__name", "id")[:limit]
     )
     totals = relationships_qs.order_by().aggregate(
         total=Count("id"),
