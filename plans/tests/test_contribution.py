@@ -45,6 +45,15 @@ def test_it_lists_active_relationships_no_contributing_initiative_works_on(manag
     assert check.relationship_count == 2
 
 
+def test_it_counts_every_idle_relationship_beyond_those_it_lists(
+    manager_a, django_assert_max_num_queries
+):
+    RelationshipFactory.create_batch(5, stage="build")
+    with django_assert_max_num_queries(5):  # orphans, idle (page and total), cascade shape …
+        check = contribution_check(manager_a, limit=3)
+    assert (len(check.relationships), check.relationship_count) == (3, 5)
+
+
 def test_it_never_shows_confidential_relationships_of_other_teams(manager_a, team_b):
     RelationshipFactory(stage="build", confidential=True, team=team_b)
     mine = RelationshipFactory(stage="build", confidential=True, team=manager_a.teams.first())
