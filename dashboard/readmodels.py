@@ -35,16 +35,11 @@ TALLY_TABLES = (
     "dashboard_stakeholdervaluetally",
 )
 
-# One relationship row as the tallies key it. ``$rel`` is replaced by the row's alias.
-_KEY = """
-    COALESCE($rel.team_id, 0) AS team_key,
-    $rel.confidential AS confidential,
-    CASE WHEN $rel.confidential THEN COALESCE($rel.manager_id, 0) ELSE 0 END AS manager_key
-"""
-
-
-def _key(alias: str) -> str:
-    return _KEY.replace("$rel", alias)
+# A relationship row as every tally keys it, joined after ``relationships_relationship r``:
+# the one place (dashboard_relationship_rows) that says what a slice, a health bucket or
+# "active" is, for the triggers and the rebuild alike.
+AS_KEYED = "CROSS JOIN LATERAL dashboard_relationship_rows(NULL, r) AS k"
+SLICE = "k.team_key, k.confidential, k.manager_key"
 
 
 def _functions_sql(time_zone: str) -> str:
@@ -192,7 +187,7 @@ BEGIN
     INSERT INTO dashboard_interactionweektally AS t (
         week, team_key, confidential, manager_key, person_key, interactions
     )
-    SELECT week, {_key("r")}, person_key, SUM(sign)
+    SELECT week, {SLICE}, person_key, SUM(change.sign)
     FROM (
         SELECT -1 AS sign, OLD.relationship_id AS relationship_id,
             dashboard_week_of(OLD.created_at) AS week,
@@ -203,8 +198,8 @@ BEGIN
             COALESCE(NEW.created_by_id, 0)
         WHERE TG_OP <> 'DELETE'
     ) AS change
-    JOIN relationships_relationship r ON r.id = change.relationship_id
-    GROUP BY 1, 2, 3, 4, 5 HAVING SUM(sign) <> 0
+    JOIN relationships_relationship r ON r.id = change.relationship_id {AS_KEYED}
+    GROUP BY 1, 2, 3, 4, 5 HAVING SUM(change.sign) <> 0
     ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (week, team_key, confidential, manager_key, person_key)
     DO UPDATE SET interactions = t.interactions + EXCLUDED.interactions;
@@ -225,8 +220,8 @@ BEGIN
     INSERT INTO dashboard_stakeholdervaluetally AS t (
         stakeholder_id, team_key, confidential, manager_key, unit, amount, records
     )
-    SELECT r.stakeholder_id, {_key("r")}, change.unit,
-        SUM(sign * COALESCE(change.amount, 0)), SUM(sign)
+    SELECT k.stakeholder_id, {SLICE}, change.unit,
+        SUM(change.sign * COALESCE(change.amount, 0)), SUM(change.sign)
     FROM (
         SELECT -1 AS sign, OLD.relationship_id AS relationship_id, OLD.unit AS unit,
             OLD.amount AS amount
@@ -235,8 +230,10 @@ BEGIN
         SELECT 1, NEW.relationship_id, NEW.unit, NEW.amount
         WHERE TG_OP <> 'DELETE' AND NEW.kind <> 'qualitative'
     ) AS change
-    JOIN relationships_relationship r ON r.id = change.relationship_id AND r.stage <> 'ended'
-    GROUP BY 1, 2, 3, 4, 5 HAVING SUM(sign) <> 0 OR SUM(sign * COALESCE(change.amount, 0)) <> 0
+    JOIN relationships_relationship r ON r.id = change.relationship_id {AS_KEYED}
+    WHERE k.active
+    GROUP BY 1, 2, 3, 4, 5
+    HAVING SUM(change.sign) <> 0 OR SUM(change.sign * COALESCE(change.amount, 0)) <> 0
     ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (stakeholder_id, team_key, confidential, manager_key, unit)
     DO UPDATE SET amount = t.amount + EXCLUDED.amount, records = t.records + EXCLUDED.records;
@@ -278,48 +275,44 @@ def _rebuild_sql() -> list[str]:
             team_key, confidential, manager_key, stage, health_bucket, is_key, managed,
             relationships, health_total
         )
-        SELECT {_key("r")}, r.stage,
-            CASE WHEN r.stage <> 'ended' THEN LEAST(r.health_score / 10, 9) ELSE -1 END,
-            r.stage <> 'ended' AND r.is_key,
-            r.stage <> 'ended' AND r.manager_id IS NOT NULL,
-            COUNT(*), SUM(r.health_score)
-        FROM relationships_relationship r
+        SELECT {SLICE}, k.stage, k.bucket, k.key_flag, k.managed, COUNT(*), SUM(k.health)
+        FROM relationships_relationship r {AS_KEYED}
         GROUP BY 1, 2, 3, 4, 5, 6, 7
         """,
         f"""
         INSERT INTO dashboard_contacttally (
             team_key, confidential, manager_key, last_contact_on, relationships
         )
-        SELECT {_key("r")}, COALESCE(r.last_interaction_on, DATE '0001-01-01'), COUNT(*)
-        FROM relationships_relationship r WHERE r.stage <> 'ended'
+        SELECT {SLICE}, k.last_contact, COUNT(*)
+        FROM relationships_relationship r {AS_KEYED} WHERE k.active
         GROUP BY 1, 2, 3, 4
         """,
         f"""
         INSERT INTO dashboard_stakeholdertally (
             stakeholder_id, team_key, confidential, manager_key, relationships, health_total
         )
-        SELECT r.stakeholder_id, {_key("r")}, COUNT(*), SUM(r.health_score)
-        FROM relationships_relationship r WHERE r.stage <> 'ended'
+        SELECT k.stakeholder_id, {SLICE}, COUNT(*), SUM(k.health)
+        FROM relationships_relationship r {AS_KEYED} WHERE k.active
         GROUP BY 1, 2, 3, 4
         """,
         f"""
         INSERT INTO dashboard_interactionweektally (
             week, team_key, confidential, manager_key, person_key, interactions
         )
-        SELECT dashboard_week_of(i.created_at), {_key("r")}, COALESCE(i.created_by_id, 0),
+        SELECT dashboard_week_of(i.created_at), {SLICE}, COALESCE(i.created_by_id, 0),
             COUNT(*)
         FROM relationships_interaction i
-        JOIN relationships_relationship r ON r.id = i.relationship_id
+        JOIN relationships_relationship r ON r.id = i.relationship_id {AS_KEYED}
         GROUP BY 1, 2, 3, 4, 5
         """,
         f"""
         INSERT INTO dashboard_stakeholdervaluetally (
             stakeholder_id, team_key, confidential, manager_key, unit, amount, records
         )
-        SELECT r.stakeholder_id, {_key("r")}, v.unit, SUM(COALESCE(v.amount, 0)), COUNT(*)
+        SELECT k.stakeholder_id, {SLICE}, v.unit, SUM(COALESCE(v.amount, 0)), COUNT(*)
         FROM relationships_valuerecord v
-        JOIN relationships_relationship r ON r.id = v.relationship_id
-        WHERE v.kind <> 'qualitative' AND r.stage <> 'ended'
+        JOIN relationships_relationship r ON r.id = v.relationship_id {AS_KEYED}
+        WHERE v.kind <> 'qualitative' AND k.active
         GROUP BY 1, 2, 3, 4, 5
         """,
     ]
