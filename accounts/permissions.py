@@ -127,7 +127,17 @@ def tally_scope(user: AnyUser) -> Q:
         return Q(pk__in=[])
     if reads_everything(user):
         return Q()
-    return Q(confidential=False) | Q(team_key__in=team_ids(user)) | Q(manager_key=user.pk)
+    return Q(confidential=False) | confidential_tally_scope(user)
+
+
+def confidential_tally_scope(user: AnyUser) -> Q:
+    """The confidential rows of ``tally_scope``: the user's teams' and the ones they manage
+    (all of them for those who read everything)."""
+    if not (user.is_authenticated and user.is_active):
+        return Q(pk__in=[])
+    if reads_everything(user):
+        return Q(confidential=True)
+    return Q(confidential=True) & (Q(team_key__in=team_ids(user)) | Q(manager_key=user.pk))
 
 
 def may_see_relationship(user: AnyUser, relationship) -> bool:

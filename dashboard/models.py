@@ -114,6 +114,19 @@ class StakeholderTally(TallyKey):
                 name="stakeholder_tally_key",
             )
         ]
+        # A viewer's own confidential slices (the map adds them to the "open" reach).
+        indexes = [
+            models.Index(
+                fields=["team_key"],
+                condition=models.Q(confidential=True),
+                name="holder_conf_team_idx",
+            ),
+            models.Index(
+                fields=["manager_key"],
+                condition=models.Q(confidential=True),
+                name="holder_conf_manager_idx",
+            ),
+        ]
 
 
 class StakeholderValueTally(TallyKey):
@@ -137,4 +150,103 @@ class StakeholderValueTally(TallyKey):
                 name="stakeholder_value_tally_key",
             )
         ]
-        indexes = [models.Index(fields=["unit", "stakeholder"], name="value_tally_unit_idx")]
+        indexes = [
+            models.Index(fields=["unit", "stakeholder"], name="value_tally_unit_idx"),
+            models.Index(
+                fields=["team_key"],
+                condition=models.Q(confidential=True),
+                name="value_conf_team_idx",
+            ),
+            models.Index(
+                fields=["manager_key"],
+                condition=models.Q(confidential=True),
+                name="value_conf_manager_idx",
+            ),
+        ]
+
+
+# --- Reach: the map's figures for viewers who see (almost) everything -------------------
+#
+# A viewer who may see every relationship (an executive), or every open one plus a few
+# confidential ones (everyone else), would otherwise count the map's stakeholders per cell
+# over every StakeholderTally row. These tallies hold the same figures summed over all
+# slices ("all") and over the open ones ("open"), so the map reads 25 cells and the top of
+# one index; only a viewer's own confidential slices are added from StakeholderTally.
+# PostgreSQL derives them from the tallies above with triggers of their own.
+
+
+class Reach(models.TextChoices):
+    ALL = "all", "every relationship"
+    OPEN = "open", "relationships that are not confidential"
+
+
+class StakeholderReachTally(models.Model):
+    """Per stakeholder and reach: its active relationships and their health."""
+
+    stakeholder = models.ForeignKey(
+        "stakeholders.Stakeholder",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    reach = models.CharField(max_length=4, choices=Reach.choices)
+    relationships = models.IntegerField(default=0)
+    health_total = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stakeholder", "reach"], name="stakeholder_reach_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stakeholder_id} ({self.reach}): {self.relationships}"
+
+
+class StakeholderReachValueTally(models.Model):
+    """Per stakeholder, reach and unit: quantitative value on its active relationships,
+    indexed by amount so the map's most valuable stakeholders are the top of an index."""
+
+    stakeholder = models.ForeignKey(
+        "stakeholders.Stakeholder",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    reach = models.CharField(max_length=4, choices=Reach.choices)
+    unit = models.CharField(max_length=20)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stakeholder", "reach", "unit"], name="stakeholder_reach_value_key"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["reach", "unit", "-amount", "stakeholder"], name="reach_value_rank_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stakeholder_id} ({self.reach}): {self.amount} {self.unit}"
+
+
+class MapCellTally(models.Model):
+    """Per reach and power × interest cell: the stakeholders with at least one active
+    relationship of that reach, and those relationships' number and health."""
+
+    reach = models.CharField(max_length=4, choices=Reach.choices)
+    power = models.SmallIntegerField()
+    interest = models.SmallIntegerField()
+    stakeholders = models.IntegerField(default=0)
+    relationships = models.IntegerField(default=0)
+    health_total = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reach", "power", "interest"], name="map_cell_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"power {self.power} × interest {self.interest} ({self.reach}): {self.stakeholders}"

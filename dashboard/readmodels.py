@@ -27,6 +27,8 @@ WATCHED_TABLES = (
     "relationships_interaction",
     "relationships_valuerecord",
 )
+# Power and interest place a stakeholder on the map (MapCellTally).
+LOCKED_TABLES = (*WATCHED_TABLES, "stakeholders_stakeholder")
 TALLY_TABLES = (
     "dashboard_relationshiptally",
     "dashboard_contacttally",
@@ -34,6 +36,13 @@ TALLY_TABLES = (
     "dashboard_stakeholdertally",
     "dashboard_stakeholdervaluetally",
 )
+# Derived from the stakeholder tallies above by triggers of their own (the map's reach).
+REACH_TABLES = (
+    "dashboard_stakeholderreachtally",
+    "dashboard_stakeholderreachvaluetally",
+    "dashboard_mapcelltally",
+)
+PAUSED = "current_setting('rapport.tallies_paused', true) = 'on'"
 
 # A relationship row as every tally keys it, joined after ``relationships_relationship r``:
 # the one place (dashboard_relationship_rows) that says what a slice, a health bucket or
@@ -241,6 +250,125 @@ BEGIN
 END
 $$;
 
+-- The reach tallies (dashboard.models.Reach): a stakeholder tally row's change, added to
+-- its stakeholder's "all" row and, for an open slice, to its "open" row too.
+CREATE OR REPLACE FUNCTION dashboard_reach_from_holder() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    row_after dashboard_stakeholdertally := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    relationships_change int := COALESCE(NEW.relationships, 0) - COALESCE(OLD.relationships, 0);
+    health_change bigint := COALESCE(NEW.health_total, 0) - COALESCE(OLD.health_total, 0);
+BEGIN
+    IF {PAUSED} OR (relationships_change = 0 AND health_change = 0) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO dashboard_stakeholderreachtally AS t (
+        stakeholder_id, reach, relationships, health_total
+    )
+    SELECT row_after.stakeholder_id, reach, relationships_change, health_change
+    FROM unnest(ARRAY['all', 'open']) AS reach
+    WHERE reach = 'all' OR NOT row_after.confidential
+    ORDER BY reach
+    ON CONFLICT (stakeholder_id, reach)
+    DO UPDATE SET relationships = t.relationships + EXCLUDED.relationships,
+        health_total = t.health_total + EXCLUDED.health_total;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION dashboard_reach_from_value() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    row_after dashboard_stakeholdervaluetally := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    amount_change numeric := COALESCE(NEW.amount, 0) - COALESCE(OLD.amount, 0);
+BEGIN
+    IF {PAUSED} OR amount_change = 0 THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO dashboard_stakeholderreachvaluetally AS t (stakeholder_id, reach, unit, amount)
+    SELECT row_after.stakeholder_id, reach, row_after.unit, amount_change
+    FROM unnest(ARRAY['all', 'open']) AS reach
+    WHERE reach = 'all' OR NOT row_after.confidential
+    ORDER BY reach
+    ON CONFLICT (stakeholder_id, reach, unit)
+    DO UPDATE SET amount = t.amount + EXCLUDED.amount;
+    RETURN NULL;
+END
+$$;
+
+-- A stakeholder's reach row changed: its map cell counts it while it has relationships.
+-- (One row per stakeholder and reach, so OLD and NEW are exactly before and after.)
+CREATE OR REPLACE FUNCTION dashboard_cells_from_reach() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    row_after dashboard_stakeholderreachtally := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    placed stakeholders_stakeholder;
+BEGIN
+    IF {PAUSED} THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO placed FROM stakeholders_stakeholder WHERE id = row_after.stakeholder_id;
+    IF placed.power IS NULL OR placed.interest IS NULL THEN
+        RETURN NULL;  -- not on the map (or gone)
+    END IF;
+    INSERT INTO dashboard_mapcelltally AS t (
+        reach, power, interest, stakeholders, relationships, health_total
+    )
+    VALUES (
+        row_after.reach, placed.power, placed.interest,
+        (COALESCE(NEW.relationships, 0) > 0)::int - (COALESCE(OLD.relationships, 0) > 0)::int,
+        COALESCE(NEW.relationships, 0) - COALESCE(OLD.relationships, 0),
+        COALESCE(NEW.health_total, 0) - COALESCE(OLD.health_total, 0)
+    )
+    ON CONFLICT (reach, power, interest)
+    DO UPDATE SET stakeholders = t.stakeholders + EXCLUDED.stakeholders,
+        relationships = t.relationships + EXCLUDED.relationships,
+        health_total = t.health_total + EXCLUDED.health_total;
+    RETURN NULL;
+END
+$$;
+
+-- A stakeholder reassessed (power or interest changed) moves to another cell.
+CREATE OR REPLACE FUNCTION dashboard_cells_from_stakeholder() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF {PAUSED} OR (OLD.power, OLD.interest) IS NOT DISTINCT FROM (NEW.power, NEW.interest) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO dashboard_mapcelltally AS t (
+        reach, power, interest, stakeholders, relationships, health_total
+    )
+    SELECT r.reach, cell.power, cell.interest,
+        SUM(cell.sign * (r.relationships > 0)::int), SUM(cell.sign * r.relationships),
+        SUM(cell.sign * r.health_total)
+    FROM dashboard_stakeholderreachtally r
+    CROSS JOIN (VALUES (-1, OLD.power, OLD.interest), (1, NEW.power, NEW.interest))
+        AS cell(sign, power, interest)
+    WHERE r.stakeholder_id = NEW.id AND cell.power IS NOT NULL AND cell.interest IS NOT NULL
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT (reach, power, interest)
+    DO UPDATE SET stakeholders = t.stakeholders + EXCLUDED.stakeholders,
+        relationships = t.relationships + EXCLUDED.relationships,
+        health_total = t.health_total + EXCLUDED.health_total;
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS dashboard_reach ON dashboard_stakeholdertally;
+CREATE TRIGGER dashboard_reach AFTER INSERT OR UPDATE OR DELETE ON dashboard_stakeholdertally
+    FOR EACH ROW EXECUTE FUNCTION dashboard_reach_from_holder();
+DROP TRIGGER IF EXISTS dashboard_reach ON dashboard_stakeholdervaluetally;
+CREATE TRIGGER dashboard_reach AFTER INSERT OR UPDATE OR DELETE
+    ON dashboard_stakeholdervaluetally
+    FOR EACH ROW EXECUTE FUNCTION dashboard_reach_from_value();
+DROP TRIGGER IF EXISTS dashboard_cells ON dashboard_stakeholderreachtally;
+CREATE TRIGGER dashboard_cells AFTER INSERT OR UPDATE OR DELETE
+    ON dashboard_stakeholderreachtally
+    FOR EACH ROW EXECUTE FUNCTION dashboard_cells_from_reach();
+DROP TRIGGER IF EXISTS dashboard_cells ON stakeholders_stakeholder;
+CREATE TRIGGER dashboard_cells AFTER UPDATE OF power, interest ON stakeholders_stakeholder
+    FOR EACH ROW EXECUTE FUNCTION dashboard_cells_from_stakeholder();
 DROP TRIGGER IF EXISTS dashboard_tally ON relationships_relationship;
 CREATE TRIGGER dashboard_tally AFTER INSERT OR UPDATE OR DELETE ON relationships_relationship
     FOR EACH ROW EXECUTE FUNCTION dashboard_tally_relationship();
@@ -264,12 +392,20 @@ DROP FUNCTION IF EXISTS dashboard_relationship_rows(
     relationships_relationship, relationships_relationship
 );
 DROP FUNCTION IF EXISTS dashboard_week_of(timestamptz);
+DROP TRIGGER IF EXISTS dashboard_reach ON dashboard_stakeholdertally;
+DROP TRIGGER IF EXISTS dashboard_reach ON dashboard_stakeholdervaluetally;
+DROP TRIGGER IF EXISTS dashboard_cells ON dashboard_stakeholderreachtally;
+DROP TRIGGER IF EXISTS dashboard_cells ON stakeholders_stakeholder;
+DROP FUNCTION IF EXISTS dashboard_reach_from_holder();
+DROP FUNCTION IF EXISTS dashboard_reach_from_value();
+DROP FUNCTION IF EXISTS dashboard_cells_from_reach();
+DROP FUNCTION IF EXISTS dashboard_cells_from_stakeholder();
 """
 
 
 def _rebuild_sql() -> list[str]:
     return [
-        *(f"DELETE FROM {table}" for table in TALLY_TABLES),
+        *(f"DELETE FROM {table}" for table in (*TALLY_TABLES, *REACH_TABLES)),
         f"""
         INSERT INTO dashboard_relationshiptally (
             team_key, confidential, manager_key, stage, health_bucket, is_key, managed,
@@ -315,6 +451,35 @@ def _rebuild_sql() -> list[str]:
         WHERE v.kind <> 'qualitative' AND k.active
         GROUP BY 1, 2, 3, 4, 5
         """,
+        # The reach tallies from the stakeholder tallies just counted (their triggers are
+        # paused meanwhile: rebuild()).
+        """
+        INSERT INTO dashboard_stakeholderreachtally (
+            stakeholder_id, reach, relationships, health_total
+        )
+        SELECT t.stakeholder_id, reach, SUM(t.relationships), SUM(t.health_total)
+        FROM dashboard_stakeholdertally t CROSS JOIN unnest(ARRAY['all', 'open']) AS reach
+        WHERE reach = 'all' OR NOT t.confidential
+        GROUP BY 1, 2
+        """,
+        """
+        INSERT INTO dashboard_stakeholderreachvaluetally (stakeholder_id, reach, unit, amount)
+        SELECT t.stakeholder_id, reach, t.unit, SUM(t.amount)
+        FROM dashboard_stakeholdervaluetally t CROSS JOIN unnest(ARRAY['all', 'open']) AS reach
+        WHERE reach = 'all' OR NOT t.confidential
+        GROUP BY 1, 2, 3
+        """,
+        """
+        INSERT INTO dashboard_mapcelltally (
+            reach, power, interest, stakeholders, relationships, health_total
+        )
+        SELECT r.reach, s.power, s.interest, COUNT(*) FILTER (WHERE r.relationships > 0),
+            SUM(r.relationships), SUM(r.health_total)
+        FROM dashboard_stakeholderreachtally r
+        JOIN stakeholders_stakeholder s ON s.id = r.stakeholder_id
+        WHERE s.power IS NOT NULL AND s.interest IS NOT NULL
+        GROUP BY 1, 2, 3
+        """,
     ]
 
 
@@ -344,11 +509,18 @@ def rebuild() -> int:
     written = 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_functions_sql(settings.TIME_ZONE))
-        cursor.execute(f"LOCK TABLE {', '.join(WATCHED_TABLES)} IN SHARE MODE")
+        cursor.execute(f"LOCK TABLE {', '.join(LOCKED_TABLES)} IN SHARE MODE")
+        # Every tally is recounted below, so none of the triggers between them may add to
+        # it meanwhile. Paused for this transaction only, and resumed explicitly: inside
+        # an outer transaction (a test) the setting would otherwise outlive the rebuild.
+        cursor.execute("SELECT current_setting('rapport.tallies_paused', true)")
+        (was,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('rapport.tallies_paused', 'on', true)")
         for statement in _rebuild_sql():
             cursor.execute(statement)
             if statement.lstrip().startswith("INSERT"):
                 written += cursor.rowcount
+        cursor.execute("SELECT set_config('rapport.tallies_paused', %s, true)", [was or "off"])
     return written
 
 

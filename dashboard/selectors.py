@@ -21,6 +21,7 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -57,7 +58,11 @@ from .forms import DashboardFilters, _month_end, _month_start
 from .models import (
     ContactTally,
     InteractionWeekTally,
+    MapCellTally,
+    Reach,
     RelationshipTally,
+    StakeholderReachTally,
+    StakeholderReachValueTally,
     StakeholderTally,
     StakeholderValueTally,
 )
@@ -88,6 +93,7 @@ MAP_DOT_LIMIT = 300
 TREND_MONTHS = 12
 WEEKS = 12
 ZERO = Decimal("0")
+MONEY = DecimalField(max_digits=18, decimal_places=2)
 
 
 def quiet_days() -> int:
@@ -762,10 +768,14 @@ def stakeholder_map(user, filters: DashboardFilters, unit: str, limit: int = MAP
 
 
 MAPPED = Q(stakeholder__power__isnull=False, stakeholder__interest__isnull=False)
-DOT_FIELDS = ("stakeholder_id", "stakeholder__name", "stakeholder__power", "stakeholder__interest")
+PLACE_FIELDS = ("stakeholder__name", "stakeholder__power", "stakeholder__interest")
+DOT_FIELDS = ("stakeholder_id", *PLACE_FIELDS)
 
 
 def _map_from_tallies(user, filters: DashboardFilters, unit: str, limit: int):
+    if filters.team is None and user.is_active:
+        return _map_from_reach(user, filters, unit, limit)
+    # One team's slices: as many rows as that team has stakeholders.
     present = _tally(StakeholderTally, user, filters).filter(MAPPED, relationships__gt=0)
     valued = list(
         _tally(StakeholderValueTally, user, filters)
@@ -805,6 +815,122 @@ def _map_from_tallies(user, filters: DashboardFilters, unit: str, limit: int):
         )
     ]
     return dots, cells
+
+
+def _map_from_reach(user, filters: DashboardFilters, unit: str, limit: int):
+    """The map without a team filter, from the reach tallies: a viewer who reads everything
+    reads the "all" reach; anyone else the "open" one plus their own confidential slices
+    (their teams' and the ones they manage), which are few. The cells are 25 rows and the
+    most valuable stakeholders the top of an index, however many the database holds."""
+    present = _tally(StakeholderTally, user, filters).filter(MAPPED, relationships__gt=0)
+    if permissions.reads_everything(user):
+        reach, own_confidential = Reach.ALL, Q(pk__in=[])
+    else:
+        reach, own_confidential = Reach.OPEN, permissions.confidential_tally_scope(user)
+
+    # Value: the reach's top, widened by one place per stakeholder the viewer's confidential
+    # slices add to (each can push at most one of the top below the rest: amounts may be
+    # negative) and by the ties of the last place (they may win on their name); plus those
+    # stakeholders, with their reach value beside. Their visible totals are then exact.
+    ranked = StakeholderReachValueTally.objects.filter(reach=reach, unit=unit)
+    named: dict[int, dict] = {}  # the stakeholders' names and places, read on the way
+    confidential_value = {}
+    for row in (
+        StakeholderValueTally.objects.filter(own_confidential, MAPPED, unit=unit)
+        .values("stakeholder_id", *PLACE_FIELDS)
+        .annotate(
+            amount=Sum("amount"),
+            reach_amount=Subquery(
+                ranked.filter(stakeholder_id=OuterRef("stakeholder_id")).values("amount")[:1]
+            ),
+        )
+    ):
+        confidential_value[row["stakeholder_id"]] = (row["amount"], row["reach_amount"] or ZERO)
+        named[row["stakeholder_id"]] = row
+    places = limit + len(confidential_value)
+    ranked = ranked.filter(MAPPED)
+    last_place = ranked.order_by("-amount").values("amount")[places - 1 : places]
+    reach_value = {}
+    for row in ranked.filter(
+        amount__gt=0, amount__gte=Coalesce(Subquery(last_place, output_field=MONEY), Value(ZERO))
+    ).values("stakeholder_id", "amount", *PLACE_FIELDS):
+        reach_value[row["stakeholder_id"]] = row["amount"]
+        named[row["stakeholder_id"]] = row
+    for pk, (_, reach_amount) in confidential_value.items():
+        reach_value.setdefault(pk, reach_amount)
+    value_of = {
+        pk: amount + (confidential_value[pk][0] if pk in confidential_value else ZERO)
+        for pk, amount in reach_value.items()
+    }
+    value_of = {pk: amount for pk, amount in value_of.items() if amount > 0}
+    # Summed without joining stakeholders (that leads PostgreSQL to read the whole table):
+    # the names came with the values.
+    dots = [
+        dict(row, **{field: named[row["stakeholder_id"]][field] for field in PLACE_FIELDS})
+        for row in _tally(StakeholderTally, user, filters)
+        .filter(stakeholder_id__in=list(value_of), relationships__gt=0)
+        .values("stakeholder_id")
+        .annotate(relationships=Sum("relationships"), health_total=Sum("health_total"))
+    ]
+    dots.sort(
+        key=lambda d: (-value_of[d["stakeholder_id"]], d["stakeholder__name"], d["stakeholder_id"])
+    )
+    dots = dots[:limit]
+    if len(dots) < limit:
+        # Fewer valued stakeholders than places (a small database): the rest by name.
+        dots += list(
+            present.exclude(stakeholder_id__in=list(value_of))
+            .values(*DOT_FIELDS)
+            .annotate(relationships=Sum("relationships"), health_total=Sum("health_total"))
+            .order_by("stakeholder__name", "stakeholder_id")[: limit - len(dots)]
+        )
+    for dot in dots:
+        dot["value"] = value_of.get(dot["stakeholder_id"], ZERO)
+        dot["health"] = dot["health_total"] / dot["relationships"]
+
+    # The reach's cells, and what the viewer's confidential slices add to them: their
+    # relationships, and the stakeholders not already counted through an open one.
+    counted = StakeholderReachTally.objects.filter(
+        stakeholder_id=OuterRef("stakeholder_id"), reach=Reach.OPEN, relationships__gt=0
+    )
+    added = (
+        StakeholderTally.objects.filter(own_confidential, MAPPED, relationships__gt=0)
+        .values("stakeholder__power", "stakeholder__interest")
+        .annotate(
+            new_stakeholders=Count("stakeholder_id", distinct=True, filter=~Exists(counted)),
+            more_relationships=Sum("relationships"),
+            more_health=Sum("health_total"),
+        )
+        .values_list(
+            "stakeholder__power",
+            "stakeholder__interest",
+            "new_stakeholders",
+            "more_relationships",
+            "more_health",
+        )
+        .order_by()
+    )
+    cells: dict[tuple, dict] = {}
+    for power, interest, stakeholders, relationships, health_total in (
+        MapCellTally.objects.filter(reach=reach, relationships__gt=0)
+        .values_list("power", "interest", "stakeholders", "relationships", "health_total")
+        .union(added, all=True)
+    ):
+        cell = cells.setdefault(
+            (power, interest), {"stakeholders": 0, "relationships": 0, "health_total": 0}
+        )
+        cell["stakeholders"] += stakeholders
+        cell["relationships"] += relationships
+        cell["health_total"] += health_total
+    return dots, [
+        {
+            "stakeholder__power": power,
+            "stakeholder__interest": interest,
+            "stakeholders": cell["stakeholders"],
+            "health": cell["health_total"] / cell["relationships"],
+        }
+        for (power, interest), cell in cells.items()
+    ]
 
 
 def _map_raw(user, filters: DashboardFilters, unit: str, limit: int):

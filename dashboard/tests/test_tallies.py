@@ -25,11 +25,15 @@ from dashboard.models import (
     NEVER,
     ContactTally,
     InteractionWeekTally,
+    MapCellTally,
     RelationshipTally,
+    StakeholderReachTally,
+    StakeholderReachValueTally,
     StakeholderTally,
     StakeholderValueTally,
 )
 from relationships.models import Interaction, Relationship, Stage, ValueRecord
+from stakeholders.models import Stakeholder
 from tests.factories import (
     InteractionFactory,
     RelationshipFactory,
@@ -43,13 +47,16 @@ pytestmark = [
 ]
 
 
+TALLIES = ("rel", "contact", "week", "holder", "value", "reach", "reach value", "cell")
+
+
 def _slice(team_id, confidential, manager_id) -> tuple:
     return (team_id or 0, confidential, (manager_id or 0) if confidential else 0)
 
 
 def recount() -> dict[str, Counter]:
     """Every tally, counted in Python from the raw rows (independently of the SQL)."""
-    expected = {name: Counter() for name in ("rel", "contact", "week", "holder", "value")}
+    expected = {name: Counter() for name in TALLIES}
     relationships = {r.pk: r for r in Relationship.objects.all()}
     for r in relationships.values():
         active = r.stage != Stage.ENDED
@@ -79,11 +86,32 @@ def recount() -> dict[str, Counter]:
         key = (r.stakeholder_id, *_slice(r.team_id, r.confidential, r.manager_id), v.unit)
         expected["value"][key + ("amount",)] += v.amount or Decimal(0)
         expected["value"][key + ("n",)] += 1
+        for reach in ("all", "open") if not r.confidential else ("all",):
+            expected["reach value"][(r.stakeholder_id, reach, v.unit)] += v.amount or Decimal(0)
+    # The reach tallies: per stakeholder over all its active relationships, or the open ones;
+    # the map's cells count the stakeholders with any, by their power and interest.
+    places = {s.pk: (s.power, s.interest) for s in Stakeholder.objects.all()}
+    present = {reach: set() for reach in ("all", "open")}
+    for r in relationships.values():
+        if r.stage == Stage.ENDED:
+            continue
+        for reach in ("all", "open") if not r.confidential else ("all",):
+            expected["reach"][(r.stakeholder_id, reach, "n")] += 1
+            expected["reach"][(r.stakeholder_id, reach, "health")] += r.health_score
+            power, interest = places[r.stakeholder_id]
+            if power is not None and interest is not None:
+                cell = (reach, power, interest)
+                expected["cell"][cell + ("n",)] += 1
+                expected["cell"][cell + ("health",)] += r.health_score
+                present[reach].add(r.stakeholder_id)
+    for reach, stakeholders in present.items():
+        for pk in stakeholders:
+            expected["cell"][(reach, *places[pk], "stakeholders")] += 1
     return {name: +counter for name, counter in expected.items()}  # drop zeros
 
 
 def stored() -> dict[str, Counter]:
-    found = {name: Counter() for name in ("rel", "contact", "week", "holder", "value")}
+    found = {name: Counter() for name in TALLIES}
     for t in RelationshipTally.objects.all():
         key = (t.team_key, t.confidential, t.manager_key, t.stage, t.health_bucket)
         key += (t.is_key, t.managed)
@@ -104,6 +132,15 @@ def stored() -> dict[str, Counter]:
         key = (t.stakeholder_id, t.team_key, t.confidential, t.manager_key, t.unit)
         found["value"][key + ("amount",)] += t.amount
         found["value"][key + ("n",)] += t.records
+    for t in StakeholderReachTally.objects.all():
+        found["reach"][(t.stakeholder_id, t.reach, "n")] += t.relationships
+        found["reach"][(t.stakeholder_id, t.reach, "health")] += t.health_total
+    for t in StakeholderReachValueTally.objects.all():
+        found["reach value"][(t.stakeholder_id, t.reach, t.unit)] += t.amount
+    for t in MapCellTally.objects.all():
+        found["cell"][(t.reach, t.power, t.interest, "n")] += t.relationships
+        found["cell"][(t.reach, t.power, t.interest, "health")] += t.health_total
+        found["cell"][(t.reach, t.power, t.interest, "stakeholders")] += t.stakeholders
     return {name: +counter for name, counter in found.items()}
 
 
@@ -119,7 +156,7 @@ class World:
         relationships = list(Relationship.objects.order_by("pk"))
         interactions = list(Interaction.objects.order_by("pk"))
         values = list(ValueRecord.objects.order_by("pk"))
-        choice = step % 9 if relationships else 0
+        choice = step % 10 if relationships else 0
         if choice == 0:
             RelationshipFactory(
                 schedule=False,
@@ -181,11 +218,24 @@ class World:
                 )
         elif choice == 8:
             rng.choice(relationships).delete()
+        elif choice == 9:  # reassessed, or not assessed (off the map)
+            place = rng.choice([None, 1, 3, 5])
+            Stakeholder.objects.filter(pk=rng.choice(self.stakeholders).pk).update(
+                power=place, interest=None if place is None else rng.choice([1, 3, 5])
+            )
 
 
 @pytest.fixture
 def world(team_a, team_b, manager_a, manager_b):
-    return World([team_a, team_b], [manager_a, manager_b], StakeholderFactory.create_batch(3))
+    return World(
+        [team_a, team_b],
+        [manager_a, manager_b],
+        [
+            # Two share a cell; one is not on the map until reassessed.
+            StakeholderFactory(power=power, interest=interest)
+            for power, interest in [(5, 5), (5, 5), (1, 3), (3, 1), (None, None)]
+        ],
+    )
 
 
 @settings(
@@ -197,7 +247,7 @@ def world(team_a, team_b, manager_a, manager_b):
 def test_tallies_equal_a_recount_after_any_writes(world, seed, steps):
     rng = random.Random(seed)
     for step in range(steps):
-        world.apply(rng.randint(0, 8), rng)
+        world.apply(rng.randint(0, 9), rng)
         assert stored() == recount(), f"after step {step} (seed {seed})"
 
 
@@ -218,6 +268,7 @@ def test_figures_from_tallies_equal_figures_from_raw_rows_for_every_viewer(
                 "adoption": selectors.adoption_by_team(viewer, filters),
                 "weekly": selectors.interactions_per_week(viewer, filters),
                 "map": selectors.stakeholder_map(viewer, filters, "GBP"),
+                "top of the map": selectors.stakeholder_map(viewer, filters, "GBP", limit=2),
             }
             with mock.patch.object(selectors, "tallies_serve", lambda filters: False):
                 from_raw = {
@@ -225,6 +276,7 @@ def test_figures_from_tallies_equal_figures_from_raw_rows_for_every_viewer(
                     "adoption": selectors.adoption_by_team(viewer, filters),
                     "weekly": selectors.interactions_per_week(viewer, filters),
                     "map": selectors.stakeholder_map(viewer, filters, "GBP"),
+                    "top of the map": selectors.stakeholder_map(viewer, filters, "GBP", limit=2),
                 }
             assert from_tallies == from_raw, (viewer.username, filters.params())
 
@@ -240,6 +292,35 @@ def test_a_confidential_relationship_counts_only_for_those_who_may_see_it(
         for user in (manager_a, manager_b, contributor_a, executive)
     }
     assert active == {"manager_a": 0, "manager_b": 1, "contributor_a": 0, "exec": 1}
+
+
+def test_the_map_shows_a_confidential_stakeholder_only_to_those_who_may_see_it(
+    manager_a, manager_b, contributor_a, executive, team_a, team_b
+):
+    open_only, hidden, both = (StakeholderFactory(power=5, interest=5) for _ in range(3))
+    RelationshipFactory(schedule=False, stakeholder=open_only, team=team_a, health_score=80)
+    secret = RelationshipFactory(
+        schedule=False, stakeholder=hidden, team=team_b, manager=manager_b, confidential=True
+    )
+    ValueRecordFactory(relationship=secret, kind="revenue", amount=Decimal(500), unit="GBP")
+    RelationshipFactory(schedule=False, stakeholder=both, team=team_a, health_score=60)
+    RelationshipFactory(
+        schedule=False, stakeholder=both, team=team_b, manager=manager_b, confidential=True
+    )
+
+    def seen_by(user):
+        found = selectors.stakeholder_map(user, _filters(), "GBP")
+        (cell,) = found["cells"]
+        return cell["stakeholders"], [dot["name"] for dot in found["dots"]][:1]
+
+    assert seen_by(manager_a) == (2, [min(open_only.name, both.name)])
+    assert seen_by(contributor_a) == (2, [min(open_only.name, both.name)])
+    assert seen_by(manager_b) == (3, [hidden.name])  # the most valuable first
+    assert seen_by(executive) == (3, [hidden.name])
+    for user in (manager_a, manager_b, contributor_a, executive):
+        from_tallies = selectors.stakeholder_map(user, _filters(), "GBP")
+        with mock.patch.object(selectors, "tallies_serve", lambda filters: False):
+            assert selectors.stakeholder_map(user, _filters(), "GBP") == from_tallies
 
 
 def test_rebuild_read_models_restores_corrupted_tallies(world):
