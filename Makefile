@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run serve test lint format migrate demo lock clean bench loadtest scaleout
+.PHONY: install run test lint format migrate demo lock clean bench loadtest scaleout
 .PHONY: drills backup restore bench-reminders
 
 $(BIN)/python:
@@ -16,6 +16,13 @@ $(BIN)/python:
 # Reinstall whenever the lock file changes; --require-hashes makes installs reproducible.
 $(INSTALLED): requirements/dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet --require-hashes -r requirements/dev.lock
+	touch $@
+
+# axe-core for the accessibility browser test (package.json pins it; no CDN at test time).
+# Reinstall only when the npm lock file changes.
+NODE_INSTALLED := node_modules/.installed
+$(NODE_INSTALLED): package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 install: $(INSTALLED)
@@ -32,14 +39,13 @@ migrate: install
 demo: migrate
 	python manage.py seed_demo --scale small
 
-## run: set up and serve at http://127.0.0.1:8000 with a Celery worker and beat (Ctrl-C stops all)
-run: demo serve
+## run: migrate, load the demo data and serve at http://127.0.0.1:8000 (PORT=8080 for another
+## port, DEBUG=1 for Django's debug pages) with a Celery worker and beat (Ctrl-C stops all)
+run: install
+	python scripts/run.py
 
-serve: install
-	honcho --procfile Procfile.dev start
-
-## test: lint, format check and the whole pytest suite
-test: install
+## test: lint, format check and the whole pytest suite (needs Node.js's npm for axe-core)
+test: install $(NODE_INSTALLED)
 	ruff check .
 	ruff format --check .
 	pytest -n auto

@@ -24,6 +24,8 @@ def _fast_and_isolated(settings, tmp_path, request):
         }
     }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # The sent-e-mail pages exist, as in development, whatever the environment says.
+    settings.DEV_MAIL = True
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import parsers, serializers, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,9 +18,10 @@ from core.api import (
     ApiErrorSerializer,
     IdsFilter,
     StrictCharField,
+    StrictJSONParser,
     error_responses,
 )
-from core.errors import RuleViolation
+from core.errors import RuleViolation, error_body
 from core.throttling import AnonRateThrottle
 from security.lockout import api_lockout_response, token_request_lockout
 
@@ -101,10 +102,13 @@ class TokenLoginThrottle(AnonRateThrottle):
 class ObtainTokenView(APIView):
     """Exchange a username and password for a new personal API token. An account with
     two-factor authentication also sends the current code from its app as `otp`; tokens
-    already issued keep working without one."""
+    already issued keep working without one. The body may be JSON or a form
+    (`curl -d username=… -d password=…`, or multipart): a script has no JSON at hand
+    more often here than anywhere else."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    parser_classes = [StrictJSONParser, parsers.FormParser, parsers.MultiPartParser]
     throttle_classes = [TokenLoginThrottle]
 
     @extend_schema(
@@ -143,13 +147,13 @@ class ObtainTokenView(APIView):
             if getattr(request._request, "axes_locked_out", False):  # that failure locked it
                 return api_lockout_response()
             return Response(
-                {"code": "invalid_credentials", "detail": "Wrong username or password."},
+                error_body("invalid_credentials", "Wrong username or password."),
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
             two_factor_check_for_token(user=user, otp=fields["otp"], request=request._request)
         except RuleViolation as error:
-            raise serializers.ValidationError({"otp": [error.message]}) from None
+            raise serializers.ValidationError({"otp": [error.message]}, error.code) from None
         token, raw = token_create(
             user=user,
             name=fields["name"],

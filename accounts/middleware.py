@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
 from accounts.twofactor import SETUP_REQUIRED_SESSION_KEY, two_factor_enabled, two_factor_required
+from core.errors import error_body
 
 # What such a user may still reach: the set-up page itself and the way in and out.
 ALLOWED_URL_NAMES = frozenset({"two_factor_setup", "login", "login_verify", "logout"})
@@ -38,9 +39,7 @@ class TwoFactorPolicyMiddleware:
             return None
         message = "Set up two-factor authentication first: your role requires it."
         if request.path.startswith("/api/"):
-            return JsonResponse(
-                {"code": "two_factor_setup_required", "detail": message}, status=403
-            )
+            return JsonResponse(error_body("two_factor_setup_required", message), status=403)
         if getattr(request, "htmx", False):
             # A fragment request (e.g. the notification badge): refuse without swapping a
             # whole page into the fragment's place.

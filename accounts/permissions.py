@@ -269,6 +269,16 @@ def may_contribute_to_relationship(user: AnyUser, relationship) -> bool:
     )
 
 
+def may_log_interactions(user: AnyUser) -> bool:
+    """Whether the user logs interactions at all, on some relationship
+    ``may_contribute_to_relationship`` allows: everyone but executives, who read."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_admin or user.role in (Role.MANAGER, Role.CONTRIBUTOR))
+    )
+
+
 def may_assign_team(user: AnyUser, team_id: int | None) -> bool:
     """Who may put a relationship in a team: admins anywhere, managers into their own teams."""
     if is_admin(user):

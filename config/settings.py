@@ -1,7 +1,7 @@
 """Rapport settings: one file, every deploy-specific value read from the environment.
 
 Development needs no environment at all: SQLite in the checkout, a Celery broker on the
-filesystem, e-mail printed to the console and a secret key generated once into
+filesystem, e-mail kept for admins to read in the app and a secret key generated once into
 ``.secret_key``. Production sets ``DEBUG=False`` and the variables documented in README.md;
 a missing or malformed one stops start-up with a single line naming it.
 """
@@ -56,10 +56,17 @@ def env_value(name: str, cast: str, default=environ.Env.NOTSET):
 
 
 DEBUG: bool = env_value("DEBUG", "bool", default=True)
+# `make run` (scripts/run.py) serves this checkout on this machine with DEBUG off, so that
+# someone trying Rapport sees its own error pages, over plain HTTP. RAPPORT_LOCAL keeps what
+# development needs: a generated SECRET_KEY, SITE_URL on loopback, no HTTPS redirect or
+# HTTPS-only cookies, static files served from the apps, e-mails kept for admins to read.
+# Never on a server: it is refused unless ALLOWED_HOSTS names this machine only.
+LOCAL: bool = env_value("RAPPORT_LOCAL", "bool", default=False)
+DEVELOPMENT = DEBUG or LOCAL
 
 SECRET_KEY: str = env_value("SECRET_KEY", "str", default="")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEVELOPMENT:
         config_error("SECRET_KEY", "is required when DEBUG is off.")
     # Development: generate once and keep it beside the checkout (git-ignored), so sessions
     # survive restarts without a secret ever being committed.
@@ -71,6 +78,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS: list[str] = env_value(
     "ALLOWED_HOSTS", "list", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
+if LOCAL and not set(ALLOWED_HOSTS) <= {"localhost", "127.0.0.1", "[::1]", "testserver"}:
+    config_error("RAPPORT_LOCAL", "is for this machine only: ALLOWED_HOSTS must be loopback.")
 CSRF_TRUSTED_ORIGINS: list[str] = env_value("CSRF_TRUSTED_ORIGINS", "list", default=[])
 # The reverse proxies in front (addresses or networks). Only requests from them may say who
 # the client is (X-Forwarded-For) and that it came over HTTPS (X-Forwarded-Proto); see
@@ -124,6 +133,7 @@ INSTALLED_APPS = [
     "webhooks",
     "security",
     "events",
+    "devmail",
 ]
 
 MIDDLEWARE = [
@@ -397,7 +407,10 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- E-mail ---------------------------------------------------------------------------
 _email = env_value("EMAIL_URL", "email_url", default="consolemail://")
-EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+# Development without a mail server: every e-mail, from the web server or the worker, is
+# kept in the database and admins read it in the app (devmail, /dev/mail/).
+DEV_MAIL: bool = DEVELOPMENT and not env.str("EMAIL_URL", default="")
+EMAIL_BACKEND = "devmail.backend.EmailBackend" if DEV_MAIL else _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
@@ -418,18 +431,21 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-if DEBUG:
+if DEVELOPMENT:
     STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root in development
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if DEVELOPMENT
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
+# Development (`make run` included) serves the apps' static folders as they are: nothing to
+# collect first (compressing every file takes over a minute), and edits show at once.
+WHITENOISE_USE_FINDERS = DEVELOPMENT
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -438,7 +454,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"  # says what to do, in the product's look
-if not DEBUG:
+if not DEVELOPMENT:
     SECURE_SSL_REDIRECT = env_value("SECURE_SSL_REDIRECT", "bool", default=True)
     # Believed only from TRUSTED_PROXIES: TrustedProxyMiddleware drops it from anyone else.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -472,7 +488,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_value("LOG_LEVEL", "str", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # "E-mail to … kept": one line per message in development, whatever LOG_LEVEL.
+        "devmail": {"level": "INFO"},
+    },
 }
 
 # --- REST framework -------------------------------------------------------------------
@@ -541,7 +561,7 @@ RAPPORT_KEY_RELATIONSHIP_LIMIT: int = env_value("RAPPORT_KEY_RELATIONSHIP_LIMIT"
 # Every absolute link (e-mails, webhook payloads) starts here, never at a request's Host.
 SITE_URL: str = env_value("SITE_URL", "str", default="")
 if not SITE_URL:
-    if not DEBUG:
+    if not DEVELOPMENT:
         config_error(
             "SITE_URL", "is required when DEBUG is off (e.g. https://rapport.example.org)."
         )
@@ -552,7 +572,8 @@ if _site.scheme not in ("http", "https") or not _site.hostname or _site.query or
         "SITE_URL", f"is malformed: {SITE_URL!r} must look like https://rapport.example.org"
     )
 SITE_URL = SITE_URL.rstrip("/")
-ORGANISATION_NAME: str = env_value("ORGANISATION_NAME", "str", default="Our organisation")
+# How survey pages and e-mails name us; unset, they say "we" ("…has reached us").
+ORGANISATION_NAME: str = env_value("ORGANISATION_NAME", "str", default="")
 
 # Reviews, reminders, stakeholder feedback
 REMINDER_LOOKAHEAD_DAYS: int = env_value("REMINDER_LOOKAHEAD_DAYS", "int", default=7)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", dashboard_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("search/", core_views.search, name="search"),
+    path("search/palette/", core_views.palette, name="search_palette"),
     path("accounts/", include("accounts.urls")),
     path("stakeholders/", include("stakeholders.urls")),
     path("relationships/", include("relationships.urls")),
@@ -29,6 +30,8 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("security/", include("security.urls")),
     path("activity/", include("events.urls")),
+    # Sent e-mails, kept in development (settings.DEV_MAIL): admins only, 404 elsewhere.
+    path("dev/mail/", include("devmail.urls")),
     # Public survey pages for stakeholders: the views are @login_not_required.
     path("feedback/", include("reviews.public_urls")),
     # The admin's own login form would skip the two-factor step: send it to ours.

@@ -9,12 +9,15 @@ ValidationError), the refusal is raised out of the admin's own ``transaction.ato
 so nothing of that attempt is kept (no row, no inline, no log entry); the form is then shown
 again, bound to what was posted, with the service's message on the field at fault.
 ``ReadOnlyAdmin`` is for records whose writes belong to the app's own pages or tasks.
+Both search (their list's box, and the autocomplete of fields that point to them) as the
+app's own lists do: ``FoldedSearchAdmin``.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import lookup_spawns_duplicates
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -63,7 +66,30 @@ class VersionedForm(forms.ModelForm):
             self.fields["expected_version"].required = True
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class FoldedSearchAdmin(admin.ModelAdmin):
+    """The admin's search box and autocomplete match as the app's lists and API do
+    (stakeholders.search.fields_q): a stakeholder's or contact's name without accents, case
+    or punctuation ("zoe" finds "Zoë"), other fields in any case, on PostgreSQL and SQLite
+    alike. Django's own search (ILIKE, ASCII-only case on SQLite) is left for fields with a
+    lookup prefix ("^name") and for a term the lists would refuse (no letter or digit)."""
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        from stakeholders.search import Search, fields_q
+
+        fields = [str(name) for name in self.get_search_fields(request)]
+        if not fields or not search_term or any(name[0] in "^=@$" for name in fields):
+            return super().get_search_results(request, queryset, search_term)
+        try:
+            search = Search.parse(search_term)
+        except ValidationError:
+            return super().get_search_results(request, queryset, search_term)
+        if search is None:
+            return queryset, False
+        duplicates = any(lookup_spawns_duplicates(self.opts, name) for name in fields)
+        return queryset.filter(fields_q(self.model, fields, search)), duplicates
+
+
+class ServiceAdmin(FoldedSearchAdmin):
     """Subclasses implement ``service_save`` (and ``service_delete`` if deleting is
     allowed); the model form only validates and carries the input."""
 
@@ -152,7 +178,7 @@ def _refused_form(form: type[forms.ModelForm], refused: Refused) -> type[forms.M
     return RefusedForm
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(FoldedSearchAdmin):
     """Shown, never written here: the app's own pages (and their services) write these."""
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
@@ -29,4 +30,9 @@ def _available_sections() -> tuple[tuple[str, str, str], ...]:
 def navigation(request: HttpRequest) -> dict:
     """The main navigation, with the section the current URL belongs to marked active."""
     match = getattr(request, "resolver_match", None)
-    return {"nav_sections": _available_sections(), "nav_active": match.namespace if match else ""}
+    return {
+        "nav_sections": _available_sections(),
+        "nav_active": match.namespace if match else "",
+        # Development keeps sent e-mails for admins to read (devmail): the menu links them.
+        "nav_dev_mail": settings.DEV_MAIL,
+    }

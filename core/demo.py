@@ -48,9 +48,11 @@ SCALES = {
         "stakeholders": 40,
         "contacts": 80,
         "relationships": 30,
-        "interactions": 150,
+        # Enough that a year of history reads as one: every week of the dashboard's
+        # 12-week heat map and most months of the value and satisfaction trends have some.
+        "interactions": 400,
         "commitments": 40,
-        "value_records": 50,
+        "value_records": 100,
     },
     "large": {
         "extra_users": 95,  # with the five demo users: 100 users
@@ -392,11 +394,26 @@ def seed_registry(scale: str) -> bool:
 
     engaged = [r for r in relationships if r.stage != Stage.IDENTIFY]
     built = [r for r in engaged if r.stage in (Stage.BUILD, Stage.REVIEW, Stage.ENDED)]
+    # Contributors log interactions too, on their team's relationships (as they may). Their
+    # own random stream, so the rest of the dataset is the same as without them.
+    by_team: dict[int, list[User]] = {}
+    for user in User.objects.filter(role=Role.CONTRIBUTOR).prefetch_related("teams"):
+        for user_team in user.teams.all():
+            by_team.setdefault(user_team.pk, []).append(user)
+    author_rng = random.Random(11)
+
+    def author(rel, key: bool):
+        teammates = by_team.get(rel.team_id, [])
+        if key or not teammates or author_rng.random() < 0.65:
+            return rel.manager
+        return author_rng.choice(teammates)
 
     def interaction(rel, key=False):
         start = rel.started_on or today - timedelta(days=365)
-        # Spread over the relationship's life so far, recent contact a little likelier.
-        occurred_on = today - timedelta(days=int((today - start).days * rng.random() ** 1.5))
+        # Spread over the relationship's life so far, recent contact a little likelier (twice
+        # as likely today as at the start, falling evenly: no pile-up in the last week).
+        age = (today - start).days * rng.triangular(0, 1, 0)
+        occurred_on = today - timedelta(days=int(age))
         return Interaction(
             relationship=rel,
             # Logged the day it happened, or a day or two later (never in the future).
@@ -407,7 +424,7 @@ def seed_registry(scale: str) -> bool:
             sentiment=rng.choice([-2, -1, 0, 1, 1, 2, 2]),
             is_key_experience=key,
             outcome=rng.choice(["success", "learning", "disappointment"]) if key else "",
-            created_by=rel.manager,
+            created_by=author(rel, key),
         )
 
     # Built relationships passed the pilot, so each has a key experience with an outcome.

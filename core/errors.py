@@ -3,6 +3,22 @@
 from __future__ import annotations
 
 
+def error_body(
+    code: str, detail: str, field: str | None = None, problems: list[dict] | None = None
+) -> dict:
+    """The API's one error shape (``ApiError`` in the OpenAPI document), whatever answers:
+    a view, DRF, a middleware or an error handler. ``code`` is stable, ``detail`` is for
+    people, ``field`` names the input at fault (or is null) and ``problems`` lists every
+    problem as ``{code, detail, field}`` — never empty: a single refusal is its own one
+    problem, so a client can always read ``problems`` alone."""
+    return {
+        "code": code,
+        "detail": detail,
+        "field": field,
+        "problems": problems or [{"code": code, "detail": detail, "field": field}],
+    }
+
+
 class RuleViolation(Exception):
     """A business rule refused the write; nothing was saved. ``code`` is stable for API
     clients, ``field`` names the input at fault when there is one."""
@@ -39,7 +55,7 @@ class ConcurrencyConflict(Exception):
 class InputRefused(Exception):
     """The request itself is unusable, whatever the view: a NUL character (PostgreSQL text
     cannot hold one), a body too large or nested too deep. Answered before any view acts on
-    it, with ``status`` (400 or 413) and the API's {code, detail, field} body; pages show
+    it, with ``status`` (400 or 413) and the API's error body (error_body); pages show
     ``message`` on the 400 page."""
 
     def __init__(self, code: str, message: str, *, field: str | None = None, status: int = 400):
@@ -50,10 +66,7 @@ class InputRefused(Exception):
         self.status = status
 
     def as_body(self) -> dict:
-        body = {"code": self.code, "detail": self.message}
-        if self.field is not None:
-            body["field"] = self.field
-        return body
+        return error_body(self.code, self.message, self.field)
 
 
 def printable(name: str) -> str:

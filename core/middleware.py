@@ -50,7 +50,7 @@ class InputLimitsMiddleware:
     - a form with more fields or files than Django accepts, or a malformed multipart body:
       400. Django would log these as errors with a traceback; they are the client's mistake.
 
-    Pages get the 400 page with the reason; /api/ gets the API's {code, detail, field} body.
+    Pages get the 400 page with the reason; /api/ gets the API's error body (ApiError).
     JSON bodies are checked by the API's parser (core.api.StrictJSONParser) and CSV files by
     the importer (stakeholders.imports), which can say where the character is."""
 

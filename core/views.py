@@ -17,7 +17,9 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 
 from core import health
+from core.errors import error_body
 from core.middleware import DATABASE_OUTAGE_ERRORS
+from core.palette import palette_results
 from core.search import search_everything
 
 # Django's own channel for failed requests: whatever watches it sees these with their id.
@@ -46,6 +48,16 @@ def search(request: HttpRequest) -> HttpResponse:
     response = render(request, template, {"results": results})
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@require_GET
+def palette(request: HttpRequest) -> HttpResponse:
+    """The command palette's list (static/js/palette.js asks as the user types): a fragment
+    whatever the request, since only the palette asks; without JavaScript the palette's
+    button is a link to the search page."""
+    mode = request.GET.get("mode", "")
+    results = palette_results(request.user, request.GET.get("q", ""), mode=mode)
+    return render(request, "core/palette.html#results", {"palette": results})
 
 
 # --- Error pages ------------------------------------------------------------------------
@@ -94,6 +106,8 @@ def _standalone_page(template: str, context: dict, status: int) -> HttpResponse:
 
 @requires_csrf_token  # the page's forms (search, sign out) need the visitor's usual token
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path_info.startswith("/api/"):  # a forged Host header, say: the API's shape
+        return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
     return _error_page(request, "400.html", 400)
 
 
@@ -108,6 +122,9 @@ def refused_input(request: HttpRequest, reason: str, status: int = 400) -> HttpR
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     # Our PermissionDenied messages are written for people ("Only admins …"); show them.
     reason = str(exception) if isinstance(exception, PermissionDenied) else ""
+    if request.path_info.startswith("/api/"):
+        detail = reason or "You may not do this."
+        return JsonResponse(error_body("permission_denied", detail), status=403)
     return _error_page(request, "403.html", 403, reason=reason)
 
 
@@ -122,7 +139,13 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path_info.startswith("/api/"):
         # A URL no API route matches (/api/v1/relationships/0.5/): the documented JSON error,
         # like every other API answer, not the HTML page.
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse(
+            error_body(
+                "not_found",
+                "Not found: no API operation has this address. They are listed at /api/docs/.",
+            ),
+            status=404,
+        )
     return _error_page(request, "404.html", 404)
 
 
@@ -176,7 +199,7 @@ def service_unavailable(request: HttpRequest, exception: Exception) -> HttpRespo
     error_id = log_outage(request, exception)
     if request.path_info.startswith("/api/"):
         response: HttpResponse = JsonResponse(
-            {"detail": OUTAGE_DETAIL, "error_id": error_id}, status=503
+            {**error_body("unavailable", OUTAGE_DETAIL), "error_id": error_id}, status=503
         )
     else:
         # A page the user navigated to retries itself; a form post or an HTMX swap does not.

@@ -7,6 +7,7 @@ invalid filter is refused (400 with the field's errors) rather than replaced by 
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -115,9 +116,8 @@ class DashboardAPIView(APIView):
     def get(self, request: Request) -> Response:
         form = DashboardFilterForm(request.query_params, today=timezone.localdate())
         if not form.is_valid():
-            return Response(
-                {name: list(errors) for name, errors in form.errors.items()}, status=400
-            )
+            # The API's error shape, each refused parameter a problem (core.api).
+            raise DjangoValidationError(form.errors.as_data())
         figures = selectors.dashboard_figures(request.user, form.filters())
         return Response(figures)
 

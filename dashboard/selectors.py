@@ -1069,6 +1069,7 @@ def dashboard_figures(user, filters: DashboardFilters, skip: frozenset = frozens
 
 HOME_UNSHOWN_FIELDS = (
     "health_reasons",
+    "health_lifts",
     "purpose",
     "end_reason",
     "partnering_session_notes",

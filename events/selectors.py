@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
-from django.utils.dateparse import parse_datetime
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts import permissions
 from events.models import Event
@@ -169,6 +170,14 @@ def _details(event: Event) -> tuple[str, str]:
         from relationships.models import Interaction
 
         bits = [_label(Interaction.Channel, data.get("channel"))]
+        # Logged on a later day than it happened (a backlog): the entry sits at the time it
+        # was logged, so it says which day it was.
+        try:
+            day = parse_date(str(data.get("occurred_on") or ""))
+        except ValueError:
+            day = None
+        if day is not None and day != timezone.localdate(event.occurred_at):
+            bits.append(f"on {day.day} {day:%b %Y}")
         if data.get("sentiment") is not None:
             bits.append(f"sentiment {int(data['sentiment']):+d}")
         if data.get("is_key_experience"):

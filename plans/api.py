@@ -40,8 +40,10 @@ from core.api import (
     StrictCharField,
     TokenScopePermission,
     error_responses,
+    refuse_paging,
 )
 from core.errors import RuleViolation
+from core.limits import LONG_TEXT
 from plans import selectors, services
 from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from relationships.models import Relationship
@@ -140,7 +142,7 @@ class ObjectiveInputSerializer(serializers.Serializer):
     )
     level = serializers.PrimaryKeyRelatedField(queryset=ObjectiveLevel.objects.all())
     title = StrictCharField(max_length=200)
-    description = StrictCharField(max_length=10_000, required=False, allow_blank=True)
+    description = StrictCharField(max_length=LONG_TEXT, required=False, allow_blank=True)
     owner = serializers.PrimaryKeyRelatedField(queryset=_people(), allow_null=True, required=False)
     period = StrictCharField(max_length=40, required=False, allow_blank=True)
     target_date = serializers.DateField(required=False, allow_null=True)
@@ -380,13 +382,15 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         description="The whole cascade as a tree, each node with rolled-up progress, computed "
-        "from one query. `root` limits it to one objective's branch.",
+        "from one query. `root` limits it to one objective's branch. Not paged: one answer "
+        "holds the whole tree (`page`, `page_size`, `cursor` answer 400 `not_paged`).",
         parameters=[OpenApiParameter("root", int, description="Only this objective's branch.")],
         responses={200: ObjectiveNodeSerializer(many=True), **error_responses(404)},
         filters=False,
     )
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def tree(self, request: Request) -> Response:
+        refuse_paging(request)
         tree = selectors.objective_tree()
         roots = tree.roots
         root = request.query_params.get("root")
@@ -474,7 +478,7 @@ class PlanInputSerializer(serializers.Serializer):
         help_text="Three-letter code, e.g. GBP.",
         error_messages={"invalid": "Use a three-letter currency code, e.g. GBP."},
     )
-    description = StrictCharField(max_length=10_000, required=False, allow_blank=True)
+    description = StrictCharField(max_length=LONG_TEXT, required=False, allow_blank=True)
     objectives = IdsRelatedField(queryset=Objective.objects.all(), many=True, required=False)
 
 
@@ -629,7 +633,7 @@ class InitiativeInputSerializer(serializers.Serializer):
         queryset=Plan.objects.all(), help_text="Set on creation; an initiative stays in its plan."
     )
     title = StrictCharField(max_length=200)
-    description = StrictCharField(max_length=10_000, required=False, allow_blank=True)
+    description = StrictCharField(max_length=LONG_TEXT, required=False, allow_blank=True)
     objective = serializers.PrimaryKeyRelatedField(
         queryset=Objective.objects.all(), allow_null=True, required=False
     )

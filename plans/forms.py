@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import User
-from core.forms import DateInput
+from core.forms import DateInput, limit_text
 from plans import selectors
 from plans.models import Initiative, Objective, ObjectiveLevel, Plan
 from relationships.selectors import relationships_visible_to
@@ -17,7 +17,13 @@ DATE = DateInput()
 class ServiceForm(forms.ModelForm):
     """A ModelForm that only parses: plans.services validates and writes, and its errors
     come back as field errors. (The ModelForm's own model validation would duplicate the
-    rules and change the instance before the service has locked it.)"""
+    rules and change the instance before the service has locked it.) Free text is held to
+    the API's limit (core.limits)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "description" in self.fields:
+            limit_text(self, "description")
 
     def _post_clean(self):
         pass

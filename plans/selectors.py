@@ -37,6 +37,7 @@ from plans import rollups
 from plans.models import Initiative, Objective, Plan
 from relationships.models import ACTIVE_STAGES, Relationship
 from relationships.selectors import relationships_visible_to
+from stakeholders.search import Search, fields_q
 
 ROLL_UP_RULE = [
     "Own KPI progress = (current − baseline) ÷ (target − baseline), kept between 0 and 100 %. "
@@ -486,6 +487,13 @@ def plans_list() -> QuerySet[Plan]:
         initiative_count=Count("initiatives", distinct=True),
         objective_count=Count("objectives", distinct=True),
     )
+
+
+def plans_matching(search: Search, limit: int) -> list[Plan]:
+    """Plans whose title or period holds every word typed (the command palette). Plans are
+    shared across the organisation, like ``plans_list``: every signed-in user reads each."""
+    matches = Plan.objects.filter(fields_q(Plan, ["title", "period"], search))
+    return list(matches.order_by("title", "pk")[:limit])
 
 
 def plan_export_rows(plan: Plan, user) -> list[list]:

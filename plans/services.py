@@ -19,6 +19,7 @@ from django.db import transaction
 from accounts import permissions
 from accounts.models import User
 from core.errors import PermissionRefused, RuleViolation
+from core.limits import check_length
 from events.services import event_record
 from plans import rollups
 from plans.models import Initiative, KpiMeasurement, Objective, ObjectiveLevel, Plan
@@ -42,7 +43,9 @@ def _stamp(instance, by: User | None) -> None:
 
 
 def _validate(instance, exclude: Iterable[str] = ()) -> None:
-    """Model validation as a RuleViolation naming the first field at fault."""
+    """Model validation as a RuleViolation naming the first field at fault; free text
+    (a description) held to the forms' and the API's limit (core.limits)."""
+    check_length(getattr(instance, "description", None), field="description")
     try:
         instance.full_clean(exclude=list(exclude))
     except ValidationError as error:

@@ -87,6 +87,7 @@ class RelationshipAdmin(ServiceHistoryAdmin):
         "next_review_on",
         "health_score",
         "health_reasons",
+        "health_lifts",
         "last_interaction_on",
         "manager_rating",
         "manager_rating_note",

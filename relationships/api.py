@@ -1,4 +1,5 @@
-"""API for relationships and their records: the lifecycle, interactions, commitments, value.
+"""API for relationships and their records: the lifecycle, interactions, commitments, value;
+and the relationship types (read only: admins keep them in the administration).
 
 Thin by design (see STYLE.md): input serializers check shape and types, then the same
 relationships.services functions as the HTMX views write (lifecycle guards, optimistic
@@ -80,6 +81,39 @@ def _people_of(relationship: Relationship):
     return User.objects.filter(pk=relationship.manager_id)
 
 
+# --- Relationship types ---------------------------------------------------------------
+
+
+class RelationshipTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RelationshipType
+        fields = ["id", "name", "default_review_cadence_days"]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List relationship types",
+        description="The forms a relationship takes (strategic partner, donor …): the ids a "
+        "relationship's `type` takes (and the `type` filters of the relationship list and "
+        "the dashboard), with the review cadence each suggests. Admins keep the list in the "
+        "administration.",
+    ),
+    retrieve=extend_schema(
+        summary="Read a relationship type",
+        responses={200: RelationshipTypeSerializer, **error_responses(404)},
+    ),
+)
+class RelationshipTypeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Relationship types (read only): shared reference data every signed-in user reads."""
+
+    serializer_class = RelationshipTypeSerializer
+    queryset = RelationshipType.objects.order_by("name", "pk")
+    filter_backends = FILTER_BACKENDS
+    search_fields = ["name"]
+    ordering_fields = ["name", "default_review_cadence_days", "id"]
+
+
 # --- Relationships --------------------------------------------------------------------
 
 
@@ -138,7 +172,8 @@ class _RelationshipFields(serializers.Serializer):
         queryset=RelationshipType.objects.all(),
         allow_null=True,
         required=False,
-        help_text="The form it takes (strategic partner, donor …); needed before presenting.",
+        help_text="The form it takes (strategic partner, donor …), a relationship type's id "
+        "(`GET /api/v1/relationship-types/`); needed before presenting.",
     )
     manager = serializers.PrimaryKeyRelatedField(
         queryset=_managers(),
@@ -540,8 +575,9 @@ class InteractionPagination(NewestFirstCursorPagination):
         summary="List interactions",
         description="Interactions on relationships you may see, newest first (by date, then "
         "by id); the order is fixed. The list is too long to count, so it is paged by cursor: "
-        "follow `next` and `previous` (each carries the filters and `page_size`); there is "
-        "no `count` and no page number.",
+        "follow `next` and `previous` (each carries the filters and `page_size`) until "
+        "`next` is null; there is no `count` and no page number (`page`, `offset` and `limit` "
+        "answer 400 `paged_by_cursor`).",
     ),
     retrieve=extend_schema(
         summary="Read an interaction",
@@ -867,4 +903,5 @@ ROUTES = [
     ("interactions", InteractionViewSet, "interaction"),
     ("commitments", CommitmentViewSet, "commitment"),
     ("value-records", ValueRecordViewSet, "value-record"),
+    ("relationship-types", RelationshipTypeViewSet, "relationship-type"),
 ]

@@ -74,6 +74,12 @@ def matching_relationship_ids(search: Search, type_ids: Collection[int] = ()) ->
     return ids[0].union(*ids[1:], all=True)
 
 
+def relationships_matching(queryset: QuerySet, search: Search) -> QuerySet:
+    """The stakeholder's name (accents, case and punctuation ignored: stakeholders.search)
+    or the purpose: the list's ``q`` and the API's ``?search=``."""
+    return queryset.filter(pk__in=matching_relationship_ids(search))
+
+
 class ReferenceFilter(django_filters.ModelChoiceFilter):
     """A choice of a small reference table, offered and checked from the cache."""
 
@@ -81,7 +87,7 @@ class ReferenceFilter(django_filters.ModelChoiceFilter):
 
 
 class RelationshipFilter(django_filters.FilterSet):
-    q = SearchFilter(method="search", label="Search")
+    q = SearchFilter(match=relationships_matching)
     category = ReferenceFilter(
         field_name="stakeholder__category",
         queryset=Category.objects.order_by("position", "name"),
@@ -141,14 +147,6 @@ class RelationshipFilter(django_filters.FilterSet):
         if value == "active":
             return queryset.exclude(stage=Stage.ENDED)
         return queryset.filter(stage=Stage.ENDED)
-
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """The stakeholder's name (accents and case ignored: stakeholders.search) or the
-        purpose."""
-        search = Search.parse(value)  # validated by the form already; None if blank
-        if search is None:
-            return queryset
-        return queryset.filter(pk__in=matching_relationship_ids(search))
 
     def apply_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Applied in filter_queryset below so the default order holds without ?sort=.

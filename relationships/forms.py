@@ -10,7 +10,8 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.models import Role, Team, User
 from core.errors import RuleViolation
-from core.forms import DateInput
+from core.forms import DateInput, limit_text
+from core.limits import LONG_TEXT
 from core.reference import offer_rows
 from relationships.models import Commitment, Interaction, Relationship, Stage, ValueRecord
 from stakeholders.models import Contact, Stakeholder
@@ -50,6 +51,7 @@ class _RelationshipFields(forms.ModelForm):
         self.fields["type"].empty_label = "— not chosen yet —"
         self.fields["manager"].empty_label = "— nobody yet —"
         self.fields["purpose"].widget.attrs["rows"] = 3
+        limit_text(self, "purpose")
 
 
 class RelationshipCreateForm(_RelationshipFields):
@@ -95,6 +97,7 @@ class RelationshipEditForm(_RelationshipFields):
         if not self.is_bound:
             self.fields["version"].initial = self.instance.version
         self.fields["partnering_session_notes"].widget.attrs["rows"] = 3
+        limit_text(self, "partnering_session_notes")
 
     def _post_clean(self) -> None:
         # The service writes the instance; the form only validates the input.
@@ -103,14 +106,18 @@ class RelationshipEditForm(_RelationshipFields):
 
 class TransitionForm(forms.Form):
     to_stage = forms.ChoiceField(choices=Stage.choices)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2})
+    )
     expected_stage = forms.ChoiceField(choices=Stage.choices, required=False)
 
 
 class InteractionForm(forms.Form):
     occurred_on = forms.DateField(label="Date", widget=_DATE)
     channel = forms.ChoiceField(choices=Interaction.Channel.choices)
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    # The limits are the API's and the service's (core.limits): the quick-log once stored an
+    # 11,427-character summary the API would have refused.
+    summary = forms.CharField(max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
     sentiment = forms.TypedChoiceField(
         coerce=int,
         choices=[
@@ -130,7 +137,9 @@ class InteractionForm(forms.Form):
     )
     is_key_experience = forms.BooleanField(label="Pilot key experience", required=False)
     outcome = forms.ChoiceField(choices=[("", "—"), *Interaction.Outcome.choices], required=False)
-    follow_up = forms.CharField(label="Follow-up (we promised)", required=False)
+    follow_up = forms.CharField(
+        label="Follow-up (we promised)", required=False, max_length=LONG_TEXT
+    )
     follow_up_due_on = forms.DateField(label="Follow-up due", required=False, widget=_DATE)
     follow_up_owner = forms.ModelChoiceField(
         label="Follow-up owner", queryset=User.objects.none(), required=False
@@ -165,7 +174,7 @@ def team_people(relationship: Relationship) -> tuple[QuerySet, list]:
 
 class CommitmentForm(forms.Form):
     direction = forms.ChoiceField(choices=Commitment.Direction.choices)
-    description = forms.CharField()
+    description = forms.CharField(max_length=LONG_TEXT)
     due_on = forms.DateField(required=False, widget=_DATE)
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
 
@@ -183,8 +192,14 @@ class ValueRecordForm(forms.Form):
     recorded_on = forms.DateField(label="Date", widget=_DATE)
     kind = forms.ChoiceField(choices=ValueRecord.Kind.choices)
     amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0)
-    unit = forms.CharField(max_length=20, required=False, help_text="GBP, EUR, hours …")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    unit = forms.CharField(
+        max_length=ValueRecord._meta.get_field("unit").max_length,
+        required=False,
+        help_text="GBP, EUR, hours …",
+    )
+    note = forms.CharField(
+        required=False, max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -196,4 +211,6 @@ class RatingForm(forms.Form):
     rating = forms.TypedChoiceField(
         coerce=int, choices=[(n, f"{n}/5") for n in range(5, 0, -1)], label="Your rating"
     )
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -46,23 +46,28 @@ class RelationshipImporter(Importer):
         self.users = {u.username.casefold(): u for u in User.objects.filter(is_active=True)}
 
     def resolve(self, cleaned: dict, row: int, errors: list[RowError]) -> dict:
-        cleaned["stakeholder"] = self.stakeholders.find(
-            cleaned["stakeholder"], row, "stakeholder", errors
-        )
-        type_name = cleaned["type"]
-        cleaned["type"] = self.types.get(type_name.casefold())
-        if cleaned["type"] is None:
-            known = ", ".join(t.name for t in self.types.values()) or "none yet"
-            errors.append(
-                RowError(row, "type", f"Unknown relationship type “{type_name}”. Known: {known}.")
+        # A column the form refused (a blank stakeholder or type) is not looked up.
+        if "stakeholder" in cleaned:
+            cleaned["stakeholder"] = self.stakeholders.find(
+                cleaned["stakeholder"], row, "stakeholder", errors
             )
-        username = cleaned["manager"]
+        if "type" in cleaned:
+            type_name = cleaned["type"]
+            cleaned["type"] = self.types.get(type_name.casefold())
+            if cleaned["type"] is None:
+                known = ", ".join(t.name for t in self.types.values()) or "none yet"
+                errors.append(
+                    RowError(
+                        row, "type", f"Unknown relationship type “{type_name}”. Known: {known}."
+                    )
+                )
+        username = cleaned.get("manager", "")
         cleaned["manager"] = None
         if username:
             cleaned["manager"] = self.users.get(username.casefold())
             if cleaned["manager"] is None:
                 errors.append(self.unknown(row, "manager", "user", username))
-        team_name = cleaned["team"]
+        team_name = cleaned.get("team", "")
         cleaned["team"] = None
         if team_name:
             team = self.teams.get(team_name.casefold())

@@ -84,7 +84,8 @@ class Relationship(models.Model):
     # Denormalised, kept current by relationships.services.relationship_refresh_health so
     # lists sort and filter by health without per-row queries.
     health_score = models.PositiveSmallIntegerField(default=0, db_index=True)
-    health_reasons = models.JSONField(default=list, blank=True)
+    health_reasons = models.JSONField(default=list, blank=True)  # what pulls it down
+    health_lifts = models.JSONField(default=list, blank=True)  # what lifts it
     last_interaction_on = models.DateField(null=True, blank=True, db_index=True)
 
     manager_rating = models.PositiveSmallIntegerField(
@@ -100,7 +101,13 @@ class Relationship(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(
-        excluded_fields=["health_score", "health_reasons", "last_interaction_on", "updated_at"]
+        excluded_fields=[
+            "health_score",
+            "health_reasons",
+            "health_lifts",
+            "last_interaction_on",
+            "updated_at",
+        ]
     )
 
     class Meta:

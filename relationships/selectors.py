@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import (
     Case,
@@ -24,7 +25,7 @@ from django.http import Http404
 
 from accounts import permissions
 from events.models import Event
-from events.selectors import FeedPage, describe, feed_page
+from events.selectors import FeedPage, feed_page
 from relationships.models import (
     ACTIVE_STAGES,
     Commitment,
@@ -116,6 +117,39 @@ def interactions_visible_to(user) -> QuerySet[Interaction]:
     ).select_related("relationship", "relationship__stakeholder", "created_by")
 
 
+# The channel a user logged last, read through the shared cache (the detail page stays
+# within its query budget): interaction_log keeps it as it commits, the database answers a
+# miss, and the expiry bounds staleness should a write ever bypass the service.
+LAST_CHANNEL_SECONDS = 24 * 60 * 60
+
+
+def _last_channel_key(user_id: int) -> str:
+    return f"relationships:last-channel:v1:{user_id}"
+
+
+def last_interaction_channel(user) -> str | None:
+    """The channel of the interaction the user logged last (on the page or through the API),
+    None before their first: the quick-log form starts on it, since people tend to log a run
+    of the same kind (a day of calls, an event's meetings)."""
+    key = _last_channel_key(user.pk)
+    channel = cache.get(key)
+    if channel is None:
+        channel = (
+            Interaction.objects.filter(created_by=user)
+            .order_by("-created_at", "-id")
+            .values_list("channel", flat=True)
+            .first()
+        ) or ""  # "" for none yet, so that is remembered too
+        cache.set(key, channel, LAST_CHANNEL_SECONDS)
+    return channel or None
+
+
+def remember_interaction_channel(user_id: int, channel: str) -> None:
+    """interaction_log, once its interaction is committed. Two logs by one user committing
+    at once leave either channel: both were "the last one" a moment ago."""
+    cache.set(_last_channel_key(user_id), channel, LAST_CHANNEL_SECONDS)
+
+
 def commitments_visible_to(user) -> QuerySet[Commitment]:
     return Commitment.objects.filter(
         permissions.relationship_scope(user, prefix="relationship__")
@@ -140,23 +174,6 @@ def relationship_timeline(relationship: Relationship, limit: int = 50) -> FeedPa
     (accounts.permissions.event_scope is the relationship's own rule)."""
     events = Event.objects.filter(relationship_id=relationship.pk).select_related("actor")
     return feed_page(events, size=limit)
-
-
-def timeline_entry(item: Interaction | ValueRecord | Commitment) -> Event | None:
-    """The event just recorded about ``item``, for the new entry the page puts on top of
-    its timeline. Looked up through the relationship's index, newest first: one short
-    query."""
-    event = (
-        Event.objects.filter(
-            relationship_id=item.relationship_id,
-            subject_type=item._meta.label_lower,
-            subject_id=item.pk,
-        )
-        .select_related("actor")
-        .order_by("-id")
-        .first()
-    )
-    return describe(event) if event is not None else None
 
 
 @dataclass

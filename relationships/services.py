@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +24,7 @@ from accounts import permissions
 from accounts.models import Team, User
 from core.errors import ConcurrencyConflict, RuleViolation
 from core.errors import PermissionRefused as _PermissionRefused
+from core.limits import check_length, length_problem
 from events.services import EventSpec, event_record, events_record
 from relationships.health import HealthFacts, compute_health
 from relationships.models import (
@@ -35,6 +37,7 @@ from relationships.models import (
     StageTransition,
     ValueRecord,
 )
+from relationships.selectors import remember_interaction_channel
 from stakeholders.models import Contact, Stakeholder
 
 __all__ = ["ConcurrencyConflict", "PermissionRefused", "RuleViolation"]
@@ -101,6 +104,9 @@ def transition_problems(relationship: Relationship, to_stage: str, note: str = "
         return [RuleViolation("illegal_transition", message, "to_stage")]
 
     problems = []
+    too_long = length_problem(note, field="note")
+    if too_long is not None:
+        problems.append(too_long)
     if to_stage == Stage.ENDED and not note.strip():
         problems.append(
             RuleViolation(
@@ -295,6 +301,7 @@ def relationship_create(
         if len(own) == 1:
             team = own[0]
     _check_team(by, team)
+    check_length(purpose, field="purpose")
     relationship = Relationship(
         stakeholder=stakeholder,
         type=type,
@@ -333,6 +340,8 @@ def relationship_update(
         raise _conflict(locked, since_version=expected_version)
     if "team" in changes and changes["team"] != locked.team:
         _check_team(by, changes["team"])
+    for name in ("purpose", "partnering_session_notes"):
+        check_length(changes.get(name), field=name)
     changed = {}
     for name, value in changes.items():
         value = value.strip() if isinstance(value, str) else value
@@ -387,6 +396,7 @@ def relationship_rate(*, relationship: Relationship, by: User, rating: int, note
     """The manager's own view of the relationship, shown beside the computed health."""
     if rating not in range(1, 6):
         raise RuleViolation("invalid_rating", "The rating must be from 1 to 5.", "rating")
+    check_length(note, field="note")
     # Lock and save the current row, so a stale caller copy never rewrites other fields.
     locked = _lock(relationship.pk)
     if not permissions.may_change_relationship(by, locked):
@@ -437,6 +447,9 @@ def interaction_log(
         raise RuleViolation("relationship_ended", "This relationship has ended.")
     if not summary.strip():
         raise RuleViolation("summary_required", "Say briefly what happened.", "summary")
+    check_length(summary, field="summary")
+    if follow_up is not None:
+        check_length(follow_up.description, field="follow_up")
     if occurred_on > _today():
         raise RuleViolation("future_date", "An interaction cannot be in the future.", "occurred_on")
     if channel not in Interaction.Channel.values:
@@ -504,6 +517,8 @@ def interaction_log(
             refresh_health=False,  # refreshed once below, with the interaction counted
         )
     relationship_refresh_health(relationship)
+    # The quick-log form starts on the channel the user logged last.
+    transaction.on_commit(partial(remember_interaction_channel, by.pk, channel))
     return interaction
 
 
@@ -548,6 +563,7 @@ def _commitment_create(
         raise RuleViolation("invalid_direction", "Say who promised: we or they.", "direction")
     if not description.strip():
         raise RuleViolation("description_required", "Describe what was promised.", "description")
+    check_length(description, field="description")
     commitment = Commitment(
         relationship=relationship,
         direction=direction,
@@ -612,6 +628,8 @@ def value_record_create(
         raise PermissionRefused("You may not record value on this relationship.")
     if kind not in ValueRecord.Kind.values:
         raise RuleViolation("invalid_kind", f"“{kind}” is not a kind of value.", "kind")
+    check_length(note, field="note")
+    check_length(unit, field="unit", limit=ValueRecord._meta.get_field("unit").max_length)
     if kind == ValueRecord.Kind.QUALITATIVE:
         if not note.strip():
             raise RuleViolation("note_required", "Describe the qualitative value.", "note")
@@ -701,9 +719,9 @@ def _health_facts(relationship_ids: list[int], today: date) -> dict[int, HealthF
 
 def _set_initial_health(relationship: Relationship) -> None:
     """A relationship about to be created has no records yet: score it from no facts."""
-    relationship.health_score, relationship.health_reasons = compute_health(
-        HealthFacts(today=_today())
-    )
+    health = compute_health(HealthFacts(today=_today()))
+    relationship.health_score, relationship.health_reasons = health.score, health.reasons
+    relationship.health_lifts = health.lifts
 
 
 def relationship_refresh_health(relationship: Relationship, *, also: Iterable[str] = ()) -> None:
@@ -712,15 +730,17 @@ def relationship_refresh_health(relationship: Relationship, *, also: Iterable[st
     ``also``: other fields the caller set on the object, written in the same UPDATE.
     """
     facts = _health_facts([relationship.pk], _today())[relationship.pk]
-    score, reasons = compute_health(facts)
+    health = compute_health(facts)
     Relationship.objects.filter(pk=relationship.pk).update(
-        health_score=score,
-        health_reasons=reasons,
+        health_score=health.score,
+        health_reasons=health.reasons,
+        health_lifts=health.lifts,
         last_interaction_on=facts.last_interaction_on,
         **{name: getattr(relationship, name) for name in also},
     )
-    relationship.health_score = score
-    relationship.health_reasons = reasons
+    relationship.health_score = health.score
+    relationship.health_reasons = health.reasons
+    relationship.health_lifts = health.lifts
     relationship.last_interaction_on = facts.last_interaction_on
 
 
@@ -734,18 +754,19 @@ def relationships_refresh_health_all(batch_size: int = 2000) -> int:
         facts = _health_facts(chunk, today)
         rows = []
         for pk in chunk:
-            score, reasons = compute_health(facts[pk])
+            health = compute_health(facts[pk])
             rows.append(
                 Relationship(
                     pk=pk,
-                    health_score=score,
-                    health_reasons=reasons,
+                    health_score=health.score,
+                    health_reasons=health.reasons,
+                    health_lifts=health.lifts,
                     last_interaction_on=facts[pk].last_interaction_on,
                 )
             )
         with transaction.atomic():
             Relationship.objects.bulk_update(
-                rows, ["health_score", "health_reasons", "last_interaction_on"]
+                rows, ["health_score", "health_reasons", "health_lifts", "last_interaction_on"]
             )
         updated += len(rows)
     return updated

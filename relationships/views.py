@@ -358,8 +358,17 @@ def _detail_context(
     if wanted("lifecycle"):
         context["moves"] = _moves(relationship) if may_change else []
         context["transition_form"] = TransitionForm(initial={"expected_stage": relationship.stage})
-    if only is None and may_contribute and relationship.is_active:
-        context["interaction_form"] = InteractionForm(relationship=relationship)
+    if (
+        only is None
+        and may_contribute
+        and relationship.is_active
+        and "interaction_form" not in overrides
+    ):
+        # Starts on the channel the user logged last (kept on the server, not in the
+        # browser: it follows them to any device, and works without JavaScript).
+        channel = selectors.last_interaction_channel(request.user)
+        initial = {"channel": channel} if channel else {}
+        context["interaction_form"] = InteractionForm(relationship=relationship, initial=initial)
     context.update(overrides)
     return context
 
@@ -528,22 +537,20 @@ def interaction_new(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if interaction is None:
         context = {"relationship": relationship, "interaction_form": form}
         return render(request, "relationships/detail.html#quicklog", context)
-    # A fresh, empty form; the new entry goes on top of the timeline and the sections it
-    # changes (health, commitments) are swapped out of band.
+    # A fresh, empty form; the sections the interaction changes are swapped out of band:
+    # the timeline as a reload would show it (the interaction, and its follow-up's entry
+    # above it), health, commitments, and what it can unlock (a partnering session, a key
+    # experience) in the lifecycle.
     fresh = {
         "relationship": relationship,
-        "interaction_form": InteractionForm(relationship=relationship),
+        # On the channel just used: the one the user logged last.
+        "interaction_form": InteractionForm(
+            relationship=relationship, initial={"channel": interaction.channel}
+        ),
         "logged": interaction,
     }
     html = render_to_string("relationships/detail.html#quicklog", fresh, request=request)
-    entry = selectors.timeline_entry(interaction)
-    html += render_to_string(
-        "relationships/detail.html#timeline_new",
-        {"entry": entry, "relationship": relationship},
-        request=request,
-    )
-    # What a new interaction can unlock (a partnering session, a key experience) shows at once.
-    html += _oob(request, relationship, "health", "commitments", "lifecycle")
+    html += _oob(request, relationship, "timeline", "health", "commitments", "lifecycle")
     return HttpResponse(html)
 
 
@@ -650,12 +657,8 @@ def value_new(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return render(request, "relationships/detail.html#value", context)
     context = _detail_context(request, relationship, only={"value"})
     html = render_to_string("relationships/detail.html#value", context, request=request)
-    html += render_to_string(
-        "relationships/detail.html#timeline_new",
-        {"entry": selectors.timeline_entry(record), "relationship": relationship},
-        request=request,
-    )
-    return HttpResponse(html)
+    # The timeline as a reload would show it, the new record's entry included.
+    return HttpResponse(html + _oob(request, relationship, "timeline"))
 
 
 @require_POST

@@ -32,6 +32,7 @@ from core.api import (
     error_responses,
 )
 from core.errors import PermissionRefused
+from core.limits import FEEDBACK_MESSAGE, LONG_TEXT
 from relationships.models import Relationship
 from reviews import selectors, services
 from reviews.models import RATING_QUESTIONS, FeedbackRequest, FeedbackResponse, Review
@@ -112,15 +113,15 @@ class ReviewCompleteSerializer(serializers.Serializer):
     value_to_us = _rating(RATING_QUESTIONS["value_to_us"])
     value_to_them = _rating(RATING_QUESTIONS["value_to_them"])
     overall = _rating(RATING_QUESTIONS["overall"])
-    went_well = StrictCharField(max_length=10_000, required=False, allow_blank=True, default="")
-    went_badly = StrictCharField(max_length=10_000, required=False, allow_blank=True, default="")
+    went_well = StrictCharField(max_length=LONG_TEXT, required=False, allow_blank=True, default="")
+    went_badly = StrictCharField(max_length=LONG_TEXT, required=False, allow_blank=True, default="")
     decision = EnumField(
         Review.Decision.choices,
         "ReviewDecisionInputEnum",
         help_text="grow → Build, change → Present, end → Ended (each through the lifecycle).",
     )
     decision_note = StrictCharField(
-        max_length=10_000,
+        max_length=LONG_TEXT,
         required=False,
         allow_blank=True,
         default="",
@@ -389,7 +390,7 @@ class FeedbackRequestInputSerializer(serializers.Serializer):
         help_text="A contact of the relationship's stakeholder, with an e-mail address.",
     )
     message = StrictCharField(
-        max_length=2000,
+        max_length=FEEDBACK_MESSAGE,
         required=False,
         allow_blank=True,
         default="",

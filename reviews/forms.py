@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from core.limits import FEEDBACK_MESSAGE, LONG_TEXT
 from reviews.models import RATING_QUESTIONS, Review
 
 ONE_TO_FIVE = [(n, str(n)) for n in range(1, 6)]
@@ -23,10 +24,16 @@ class ReviewCompleteForm(forms.Form):
     changes) live in reviews.services.review_complete; the view shows its errors inline."""
 
     went_well = forms.CharField(
-        label="What went well?", widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label="What went well?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=LONG_TEXT,
     )
     went_badly = forms.CharField(
-        label="What did not go well?", widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label="What did not go well?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=LONG_TEXT,
     )
     decision = forms.ChoiceField(
         label="Decision",
@@ -38,6 +45,7 @@ class ReviewCompleteForm(forms.Form):
         label="What changes, or why it ends",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
+        max_length=LONG_TEXT,
         help_text="Required when the decision is change or end.",
     )
 
@@ -65,7 +73,7 @@ class FeedbackRequestForm(forms.Form):
         label="A short note (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        max_length=1000,
+        max_length=FEEDBACK_MESSAGE,  # as the API's
         help_text="Shown above the questions. The page shows nothing else about us or them.",
     )
 

@@ -243,7 +243,11 @@ def hash_nonce(nonce: str) -> str:
 
 class FeedbackRequest(models.Model):
     """A survey sent to one contact. The link carries a signed (request id, nonce) pair; only
-    the nonce's hash is stored, so the database alone cannot forge a working link."""
+    the nonce's hash is stored, so the database alone cannot forge a working link.
+
+    There are two such links to one survey, each with its own nonce: the one e-mailed to the
+    contact (minted when the e-mail goes out) and the one shown once to whoever sent the
+    request, to share themselves (minted with the request). Either answers it, once."""
 
     relationship = models.ForeignKey(
         Relationship, on_delete=models.CASCADE, related_name="feedback_requests"
@@ -258,9 +262,13 @@ class FeedbackRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     nonce_hash = models.CharField(max_length=64, blank=True)
+    copy_nonce_hash = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["nonce_hash"])
+    history = HistoricalRecords(excluded_fields=["nonce_hash", "copy_nonce_hash"])
+
+    # The sender's link, set on the object feedback_request_create returns: never stored.
+    copy_link = ""
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Case, Q, Value, When
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -263,7 +264,9 @@ def describe(reminder: Reminder, today: date) -> dict:
             Kind.REVIEW_UPCOMING: f"Review of {name} due {due}",
             Kind.REVIEW_DUE: f"Review of {name} is due today",
             Kind.REVIEW_OVERDUE: f"Review of {name} is overdue",
-            Kind.REVIEW_ESCALATED: f"Escalation: the review of {name} is {late} days overdue",
+            Kind.REVIEW_ESCALATED: (
+                f"Escalation: the review of {name} is {late} day{pluralize(late)} overdue"
+            ),
         }
         body = f"Due {due}." if late <= 0 else f"Due {due}: {late} day{'s' * (late != 1)} late."
         path = links.review_path(review.pk)
@@ -386,7 +389,7 @@ def escalations_email(*, today: date | None = None) -> int:
             items[0]["title"]
             if len(items) == 1
             else f"Escalation: {len(items)} reviews are overdue by more than "
-            f"{escalation_days()} days"
+            f"{escalation_days()} day{pluralize(escalation_days())}"
         )
         try:
             send_mail(

@@ -11,6 +11,7 @@ The schedule rule ("next review date always current"):
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.models import Role, User
 from core.errors import PermissionRefused, RuleViolation
+from core.limits import FEEDBACK_MESSAGE, check_length, length_problem
 from core.links import absolute_url
 from events.services import EventSpec, event_record, events_record
 from relationships import services as relationship_services
@@ -385,6 +387,11 @@ def review_complete(
     if not locked.is_open:
         raise RuleViolation("review_closed", "This review is already closed.")
     problems = _validate_completion(locked, ratings, decision, decision_note)
+    texts = {"went_well": went_well, "went_badly": went_badly, "decision_note": decision_note}
+    for name, text in texts.items():
+        too_long = length_problem(text, field=name)
+        if too_long is not None:
+            problems.append(too_long)
     if problems:
         raise problems[0] if len(problems) == 1 else _combine(problems)
 
@@ -487,14 +494,12 @@ def _tell_manager_of_advice(review: Review, by: User) -> None:
 
 
 def latest_rating_facts(relationship_ids: list[int]) -> dict[int, dict]:
-    """HEALTH_FACT_PROVIDERS entry: ``latest_review_rating`` (1–5) per relationship.
-
-    It is the overall satisfaction of the latest completed review; when the stakeholder has
-    answered a feedback request too, the mean of that and their latest satisfaction mapped to
-    1–5 (0–10 → 1–5), rounded down: both sides' view of the relationship count. Two queries
-    per batch, whatever its size.
+    """HEALTH_FACT_PROVIDERS entry, per relationship: ``latest_review_rating``, the overall
+    rating (1–5) of the latest completed review, and ``latest_feedback_satisfaction``, the
+    stakeholder's latest answer (0–10). relationships.health blends the two and says so.
+    Two queries per batch, whatever its size.
     """
-    ratings: dict[int, int] = {}
+    facts: dict[int, dict] = {}
     for rel_id, overall in (
         Review.objects.filter(
             relationship_id__in=relationship_ids,
@@ -504,18 +509,13 @@ def latest_rating_facts(relationship_ids: list[int]) -> dict[int, dict]:
         .order_by("relationship_id", "-completed_at", "-id")
         .values_list("relationship_id", "overall")
     ):
-        ratings.setdefault(rel_id, overall)
-    theirs: dict[int, float] = {}
+        facts.setdefault(rel_id, {}).setdefault("latest_review_rating", overall)
     for rel_id, satisfaction in (
         FeedbackResponse.objects.filter(relationship_id__in=relationship_ids)
         .order_by("relationship_id", "-submitted_at", "-id")
         .values_list("relationship_id", "satisfaction")
     ):
-        theirs.setdefault(rel_id, 1 + satisfaction * 0.4)
-    facts = {}
-    for rel_id in set(ratings) | set(theirs):
-        values = [v for v in (ratings.get(rel_id), theirs.get(rel_id)) if v is not None]
-        facts[rel_id] = {"latest_review_rating": max(1, min(5, int(sum(values) / len(values))))}
+        facts.setdefault(rel_id, {}).setdefault("latest_feedback_satisfaction", satisfaction)
     return facts
 
 
@@ -531,7 +531,10 @@ def feedback_request_create(
     *, relationship: Relationship, contact: Contact, by: User, message: str = ""
 ) -> FeedbackRequest:
     """Record a request; the e-mail with the link goes out from a task after commit (and the
-    hourly reminders run sends any whose task never ran, e.g. while the broker was down)."""
+    hourly reminders run sends any whose task never ran, e.g. while the broker was down).
+
+    The returned request's ``copy_link`` is a second working link to the same survey, for
+    the sender to share themselves: shown once, only its nonce's hash is kept."""
     if not permissions.may_change_relationship(by, relationship):
         raise PermissionRefused("You may not ask this stakeholder for feedback.")
     if relationship.stage == Stage.ENDED:
@@ -542,15 +545,19 @@ def feedback_request_create(
         )
     if not contact.email:
         raise RuleViolation("email_required", f"{contact} has no e-mail address.", "contact")
+    check_length(message, field="message", limit=FEEDBACK_MESSAGE)
+    copy_nonce = secrets.token_urlsafe(16)
     request = FeedbackRequest(
         relationship=relationship,
         contact=contact,
         message=message.strip(),
         sent_by=by,
         expires_at=timezone.now() + timedelta(days=feedback_link_days()),
+        copy_nonce_hash=hash_nonce(copy_nonce),
     )
     _stamp(request, by)
     request.save()
+    request.copy_link = absolute_url(links.feedback_path(feedback_token(request.pk, copy_nonce)))
     event_record(
         verb="feedback.requested",
         subject=request,
@@ -593,7 +600,7 @@ def feedback_request_deliver(*, request_id: int) -> bool:
             "expires_on": timezone.localdate(request.expires_at),
         }
         send_mail(
-            subject=f"{organisation_name()} would value your feedback",
+            subject=f"{organisation_name() or 'We'} would value your feedback",
             message=render_to_string("reviews/email/feedback_request.txt", context),
             from_email=None,
             recipient_list=[request.contact.email],
@@ -611,7 +618,9 @@ def feedback_requests_send_pending(older_than_minutes: int = 5) -> int:
 
 
 def organisation_name() -> str:
-    return getattr(settings, "ORGANISATION_NAME", "") or "Our organisation"
+    """How survey pages and e-mails name us; "" when not configured, and then they say
+    "we" and "us" rather than a placeholder name."""
+    return (getattr(settings, "ORGANISATION_NAME", "") or "").strip()
 
 
 class FeedbackLinkError(Exception):
@@ -643,7 +652,12 @@ def feedback_request_from_token(token: str, *, lock: bool = False) -> FeedbackRe
     if lock:
         queryset = queryset.select_for_update(of=("self",))
     request = queryset.filter(pk=request_id).first()
-    if request is None or not request.nonce_hash or request.nonce_hash != hash_nonce(nonce):
+    hashed = hash_nonce(nonce)
+    # Either of the request's links: the e-mailed one or the sender's copy.
+    if request is None or not any(
+        stored and hmac.compare_digest(stored, hashed)
+        for stored in (request.nonce_hash, request.copy_nonce_hash)
+    ):
         raise FeedbackLinkError("invalid", 400)
     if request.answered_at is not None:
         raise FeedbackLinkError("used", 410)

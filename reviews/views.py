@@ -174,13 +174,18 @@ def start(request: HttpRequest, relationship_pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def feedback_request(request: HtmxHttpRequest, relationship_pk: int) -> HttpResponse:
-    """Send a feedback request (a survey link) to one of the stakeholder's contacts."""
+    """Send a feedback request (a survey link) to one of the stakeholder's contacts.
+
+    Sent over HTMX, the form gives way to a confirmation with the survey link to copy and
+    the way back to the relationship; sent as a plain POST, the relationship page says so
+    in a message that carries the link."""
     relationship = get_relationship_for(request.user, relationship_pk, write=True)
     contacts = services.contacts_for_feedback(relationship)
     form = FeedbackRequestForm(request.POST or None, contacts=contacts)
+    context = {"relationship": relationship, "form": form}
     if request.method == "POST" and form.is_valid():
         try:
-            services.feedback_request_create(
+            sent = services.feedback_request_create(
                 relationship=relationship,
                 contact=form.cleaned_data["contact"],
                 message=form.cleaned_data["message"],
@@ -189,15 +194,18 @@ def feedback_request(request: HtmxHttpRequest, relationship_pk: int) -> HttpResp
         except RuleViolation as error:
             _add_rule_errors(form, error)
         else:
-            messages.success(request, f"Feedback request sent to {form.cleaned_data['contact']}.")
-            return redirect("reviews:relationship", relationship_pk=relationship.pk)
+            if request.htmx:
+                context.update(sent=sent, relationship_url=relationship.get_absolute_url())
+                return _vary(render(request, "reviews/feedback_request.html#request-form", context))
+            messages.success(
+                request,
+                f"Feedback request sent to {sent.contact}: they will receive an e-mail with "
+                f"their personal link. To share the survey yourself, copy this link: "
+                f"{sent.copy_link}",
+            )
+            return redirect(relationship)
     template = "reviews/feedback_request.html"
     if request.htmx and request.method == "POST":
         template += "#request-form"
-    return _vary(
-        render(
-            request,
-            template,
-            {"relationship": relationship, "form": form, "has_contacts": contacts.exists()},
-        )
-    )
+    context["has_contacts"] = contacts.exists()
+    return _vary(render(request, template, context))

@@ -31,6 +31,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from core import ratelimit
+from core.errors import error_body
 from core.proxies import client_address
 from security.models import SecurityEvent
 from security.services import security_event_record
@@ -83,7 +84,7 @@ def account_lockout_message() -> str:
 
 def api_lockout_response(message: str | None = None) -> JsonResponse:
     response = JsonResponse(
-        {"code": LOCKED_OUT_CODE, "detail": message or sign_in_lockout_message()}, status=429
+        error_body(LOCKED_OUT_CODE, message or sign_in_lockout_message()), status=429
     )
     response["Retry-After"] = str(int(_cooloff().total_seconds()))
     return response

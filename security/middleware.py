@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
+from core.errors import error_body
 from security.lockout import is_api_request
 from security.models import SecurityEvent
 from security.services import (
@@ -98,7 +99,7 @@ class SessionTimeoutMiddleware:
             if request.headers.get("Authorization"):
                 return None  # the token decides
             response = JsonResponse(
-                {"code": "session_expired", "detail": f"{message} Sign in again."}, status=401
+                error_body("session_expired", f"{message} Sign in again."), status=401
             )
             response["WWW-Authenticate"] = 'Bearer realm="api"'
             return response

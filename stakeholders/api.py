@@ -1,4 +1,5 @@
-"""API for the stakeholder registry: stakeholders, contacts, our values, assessments.
+"""API for the stakeholder registry: stakeholders, contacts, our values, assessments, and
+the stakeholder categories (read only: admins keep them in the administration).
 
 Thin by design (see STYLE.md): an input serializer checks shape and types, the same service
 the HTMX views call does the write (rules, history, concurrency), an output serializer
@@ -33,6 +34,7 @@ from core.api import (
     StrictCharField,
     error_responses,
     rule_error_example,
+    rule_violation_body,
 )
 from core.errors import ConcurrencyConflict, RuleViolation
 from stakeholders import selectors, services
@@ -82,7 +84,10 @@ class _StakeholderFields(serializers.Serializer):
     kind = EnumField(Stakeholder.Kind.choices, "StakeholderKind")
     name = StrictCharField(max_length=200)
     category = serializers.PrimaryKeyRelatedField(
-        queryset=Category.objects.all(), allow_null=True, required=False
+        queryset=Category.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="A category's id (`GET /api/v1/categories/`).",
     )
     sector = StrictCharField(max_length=120, allow_blank=True, required=False)
     country = StrictCharField(max_length=80, allow_blank=True, required=False)
@@ -99,7 +104,8 @@ class _StakeholderFields(serializers.Serializer):
         queryset=Value.objects.filter(active=True),
         many=True,
         required=False,
-        help_text="Ids of our active values it espouses (drives value fit).",
+        help_text="Ids of our active values it espouses (drives value fit): "
+        "`GET /api/v1/values/?active=true`.",
     )
 
 
@@ -217,7 +223,7 @@ class StakeholderViewSet(
         except RuleViolation as error:
             if error.code != "possible_duplicate":
                 raise
-            body = {"code": error.code, "detail": error.message, "field": error.field}
+            body = rule_violation_body(error)
             body["duplicates"] = [{"id": s.pk, "name": s.name} for s in error.duplicates]
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return self._render(stakeholder.pk, status.HTTP_201_CREATED)
@@ -380,6 +386,39 @@ class ContactViewSet(
             raise ConcurrencyConflict(error.current, error.changed_by, changes) from None
         contact = self.get_queryset().get(pk=contact.pk)
         return Response(ContactSerializer(contact).data)
+
+
+# --- Categories -----------------------------------------------------------------------
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "position"]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List stakeholder categories",
+        description="Customer, supplier, partner, investor …: the ids a stakeholder's "
+        "`category` takes (and the `category` filters of the stakeholder, contact and "
+        "relationship lists and the dashboard), in the order the forms offer them. Admins "
+        "keep the list in the administration.",
+    ),
+    retrieve=extend_schema(
+        summary="Read a stakeholder category",
+        responses={200: CategorySerializer, **error_responses(404)},
+    ),
+)
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
+    """Stakeholder categories (read only): shared reference data every signed-in user reads."""
+
+    serializer_class = CategorySerializer
+    queryset = Category.objects.order_by("position", "name", "pk")
+    filter_backends = FILTER_BACKENDS
+    search_fields = ["name"]
+    ordering_fields = ["position", "name", "id"]
 
 
 # --- Our values -----------------------------------------------------------------------
@@ -569,4 +608,5 @@ ROUTES = [
     ("contacts", ContactViewSet, "contact"),
     ("values", ValueViewSet, "value"),
     ("assessments", AssessmentViewSet, "assessment"),
+    ("categories", CategoryViewSet, "category"),
 ]

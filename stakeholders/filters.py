@@ -32,13 +32,33 @@ def _fill_countries(filterset: django_filters.FilterSet) -> None:
     country.__dict__.pop("_field", None)
 
 
+def stakeholders_matching(queryset: QuerySet, search: Search) -> QuerySet:
+    """Name or e-mail (accents, case and punctuation ignored), sector, country or
+    description: the list's ``q`` and the API's ``?search=``."""
+    return queryset.filter(stakeholder_list_q(search))
+
+
+def contacts_matching(queryset: QuerySet, search: Search) -> QuerySet:
+    """Name or e-mail (accents, case and punctuation ignored), role or notes, or the
+    organisation's name."""
+    own = Contact.objects.filter(
+        search.keys_q(names=["search_name"], emails=["search_email"]) | search.text_q("contact")
+    )
+    organisation = search.keys_q(names=["stakeholder__normalised_name"])
+    at_organisation = Contact.objects.filter(organisation)
+    # One id set from two index-served halves: an OR with the organisation's name in it
+    # would have PostgreSQL read every contact (and compute its text vector).
+    ids = own.order_by().values("pk").union(at_organisation.order_by().values("pk"), all=True)
+    return queryset.filter(pk__in=ids)
+
+
 FIT_BAND_CHOICES = [
     (band, f"{band.title()} ({low}–{high})") for band, (low, high) in FIT_BANDS.items()
 ]
 
 
 class StakeholderFilter(django_filters.FilterSet):
-    q = SearchFilter(method="filter_q", label="Search")
+    q = SearchFilter(match=stakeholders_matching)
     category = django_filters.ModelChoiceFilter(
         queryset=Category.objects.all(), empty_label="Any category"
     )
@@ -74,17 +94,12 @@ class StakeholderFilter(django_filters.FilterSet):
             return queryset.none()
         return super().filter_queryset(queryset)
 
-    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Name or e-mail (accents and case ignored), sector, country or description."""
-        search = Search.parse(value)  # validated by the form already; None if blank
-        return queryset.filter(stakeholder_list_q(search)) if search else queryset
-
     def filter_fit(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(fit_band_q(value)) if value in FIT_BANDS else queryset
 
 
 class ContactFilter(django_filters.FilterSet):
-    q = SearchFilter(method="filter_q", label="Search")
+    q = SearchFilter(match=contacts_matching)
     category = django_filters.ModelChoiceFilter(
         field_name="stakeholder__category",
         queryset=Category.objects.all(),
@@ -123,22 +138,6 @@ class ContactFilter(django_filters.FilterSet):
         if search_refused(self):
             return queryset.none()
         return super().filter_queryset(queryset)
-
-    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Name or e-mail (accents and case ignored), role or notes, or the organisation's
-        name."""
-        search = Search.parse(value)  # validated by the form already; None if blank
-        if search is None:
-            return queryset
-        own = Contact.objects.filter(
-            search.keys_q(names=["search_name"], emails=["search_email"]) | search.text_q("contact")
-        )
-        organisation = search.keys_q(names=["stakeholder__normalised_name"])
-        at_organisation = Contact.objects.filter(organisation)
-        # One id set from two index-served halves: an OR with the organisation's name in it
-        # would have PostgreSQL read every contact (and compute its text vector).
-        ids = own.order_by().values("pk").union(at_organisation.order_by().values("pk"), all=True)
-        return queryset.filter(pk__in=ids)
 
     @property
     def qs(self) -> QuerySet:

@@ -6,7 +6,8 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils import timezone
 
-from core.forms import DateInput
+from core.forms import DateInput, limit_text
+from core.limits import LONG_TEXT
 from stakeholders.models import Contact, Stakeholder, Value
 
 SCORE_CHOICES = [(n, str(n)) for n in range(1, 6)]
@@ -58,6 +59,7 @@ class StakeholderForm(forms.ModelForm):
 
     def __init__(self, *args, show_allow_duplicate: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        limit_text(self, "description")
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
             del self.fields["allow_duplicate"]
@@ -85,6 +87,7 @@ class ContactForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["stakeholder"].queryset = Stakeholder.objects.only("id", "name")
         self.fields["stakeholder"].empty_label = "No organisation"
+        limit_text(self, "notes")
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
 
@@ -98,7 +101,9 @@ class AssessmentForm(forms.Form):
     power = forms.TypedChoiceField(choices=SCORE_CHOICES, coerce=int, initial=3)
     interest = forms.TypedChoiceField(choices=SCORE_CHOICES, coerce=int, initial=3)
     assessed_on = forms.DateField(label="Assessed on", widget=DateInput())
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,18 +1,32 @@
-"""CSV imports: validate every row first, then create all rows or none.
+"""CSV imports: check every row, then create all rows or none.
 
 The framework (``Importer`` + ``run_import``) is shared: relationships.imports builds on it.
 An importer declares its columns, validates one row with a plain Django form (so the
 column names are the form's field names and errors come out per column), resolves names to
 records from lookups loaded once, and creates each row through the app's service.
 
+Every problem of every row is reported in one pass: a cell the form refuses does not stop
+the look-ups of the other cells (a bad e-mail does not hide an unknown category), and the
+rows that pass are created through the service inside a transaction that is rolled back
+unless every row passed and this is not a dry run, so the service's own rules are reported
+by the preview too and nothing is ever half-saved.
+
+The file may be UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark
+(spreadsheets' "Unicode text") or, failing UTF-8, Windows-1252 (what spreadsheets on
+Western-European Windows save as "CSV"); cells are separated by commas, semicolons
+(spreadsheets where the decimal mark is a comma) or tabs, told apart by the header.
+``ImportReport.file_format`` says what was read, and the page shows it.
+
 Row numbers are spreadsheet rows: the header is row 1, the first record row 2.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import dataclasses
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -47,6 +61,36 @@ class RowError:
     message: str
 
 
+DELIMITERS = {",": "commas (,)", ";": "semicolons (;)", "\t": "tabs"}
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """How the file was read: shown with the preview so a wrong guess is seen."""
+
+    encoding: str  # as people know it: "UTF-8", "UTF-16", "Windows-1252"
+    bom: bool = False
+    delimiter: str = ","
+    # Windows-1252 only: the line holding the first byte that is not UTF-8.
+    not_utf8_line: int | None = None
+
+    @property
+    def usual(self) -> bool:
+        """Plain UTF-8 with commas, as the page asks for: nothing worth saying."""
+        return self.encoding == "UTF-8" and not self.bom and self.delimiter == ","
+
+    def describe(self) -> str:
+        bom = " with a byte-order mark (BOM)" if self.bom else ""
+        text = f"Read as {self.encoding}{bom}, cells separated by {DELIMITERS[self.delimiter]}."
+        if self.not_utf8_line is not None:
+            text += (
+                f" The file is not UTF-8 (line {self.not_utf8_line} is the first that is not), "
+                "so it was read as Windows-1252 (Western European): if accented letters come "
+                "out wrong, save it as “CSV UTF-8” in your spreadsheet and upload it again."
+            )
+        return text
+
+
 @dataclass
 class ImportReport:
     kind: str
@@ -54,6 +98,7 @@ class ImportReport:
     rows: int = 0
     created: int = 0
     errors: list[RowError] = field(default_factory=list)
+    file_format: FileFormat | None = None  # None when the file could not be decoded
 
     @property
     def ok(self) -> bool:
@@ -111,19 +156,21 @@ class Importer:
         """Read the lookups the rows refer to, once per import (not once per row)."""
 
     def validate(self, data: dict[str, str], row: int) -> tuple[dict | None, list[RowError]]:
+        """Every problem of the row: the form's, column by column, and then the look-ups of
+        the columns the form accepted (a bad e-mail does not hide an unknown category)."""
         form = self.row_form(data)
-        if not form.is_valid():
-            errors = [
-                RowError(row, column if column != "__all__" else "", str(message))
-                for column, messages in form.errors.items()
-                for message in messages
-            ]
-            return None, errors
-        errors: list[RowError] = []
+        form.is_valid()
+        errors = [
+            RowError(row, column if column != "__all__" else "", str(message))
+            for column, messages in form.errors.items()
+            for message in messages
+        ]
         cleaned = self.resolve(dict(form.cleaned_data), row, errors)
         return (None if errors else cleaned), errors
 
     def resolve(self, cleaned: dict[str, Any], row: int, errors: list[RowError]) -> dict:
+        """Names → records, and checks across rows. A column the form refused is absent
+        from ``cleaned`` (its problem is already listed): check the others all the same."""
         return cleaned
 
     def create(self, cleaned: dict[str, Any]) -> Any:
@@ -135,7 +182,7 @@ class Importer:
         return RowError(row, column, f"Unknown {what} “{value}”.")
 
 
-def _decode(upload) -> str:
+def _decode(upload) -> tuple[str, FileFormat]:
     name = getattr(upload, "name", "") or ""
     if not name.lower().endswith(".csv"):
         raise FileRefused("Choose a .csv file (comma-separated values).")
@@ -152,90 +199,136 @@ def _decode(upload) -> str:
             f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it into "
             "smaller files."
         )
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Spreadsheets' "Unicode text": UTF-16, always with its byte-order mark.
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FileRefused(
+                "The file starts as UTF-16 text but is not valid UTF-16. In your spreadsheet "
+                "choose “CSV UTF-8” when saving."
+            ) from None
+        if not text.strip():
+            raise FileRefused("The file is empty.")
+        return text, FileFormat("UTF-16", bom=True)
     if not raw.strip():
         raise FileRefused("The file is empty.")
+    bom = raw.startswith(codecs.BOM_UTF8)
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), FileFormat("UTF-8", bom=bom)
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+    # Not UTF-8: most likely a spreadsheet's plain "CSV" on Western-European Windows. Every
+    # byte but five means something in Windows-1252, so a file that is not that either is
+    # refused rather than read as gibberish.
+    try:
+        text = raw.decode("cp1252")
     except UnicodeDecodeError:
         raise FileRefused(
-            "The file is not UTF-8 text. In your spreadsheet choose “CSV UTF-8” when saving."
+            f"The file is not UTF-8 text (line {line} is the first that is not), nor "
+            "Windows-1252. In your spreadsheet choose “CSV UTF-8” when saving."
         ) from None
+    return text, FileFormat("Windows-1252", not_utf8_line=line)
 
 
-def read_rows(importer: Importer, upload) -> Iterable[tuple[int, dict[str, str]]]:
-    """Check the header, then yield (row number, {column: value}) for each non-blank row."""
-    text = _decode(upload)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise FileRefused("The file is empty.") from None
-    except csv.Error as exc:
-        raise FileRefused(f"The file is not valid CSV: {exc}.") from None
-    if any("\x00" in name for name in header):
-        # NUL characters in the header: a binary file or UTF-16 text, not a CSV cell typo.
-        raise FileRefused(
-            "This is not a CSV text file (it contains binary data: NUL characters in the "
-            "header, row 1). In your spreadsheet choose “CSV UTF-8” when saving."
-        )
-    columns = [name.strip().lower() for name in header]
-    if not any(columns):
-        raise FileRefused("The first row must be a header naming the columns.")
-    expected = ", ".join(importer.columns)
-    seen: set[str] = set()
-    for name in columns:
-        if name in seen:
-            raise FileRefused(f"The column “{name}” appears twice in the header.")
-        seen.add(name)
-    unknown = [name or "(blank)" for name in columns if name not in importer.columns]
-    missing = [name for name, required in importer.columns.items() if required and name not in seen]
-    problems = []
-    if missing:
-        problems.append("Missing column(s): " + ", ".join(f"“{n}”" for n in missing) + ".")
-    if unknown:
-        problems.append("Unknown column(s): " + ", ".join(f"“{n}”" for n in unknown) + ".")
-    if problems:
-        raise FileRefused(" ".join(problems) + f" The columns are: {expected}.")
-
-    def rows():
+def _sniff_delimiter(text: str, columns: Iterable[str]) -> str:
+    """The separator that makes the most known column names of the header (then the most
+    columns; commas on a tie): the header is the one line whose content is known, where a
+    general sniffer would be misled by a semicolon inside a cell ("Honesty;Loyalty")."""
+    known = set(columns)
+    best, best_score = ",", (-1, -1)
+    for delimiter in DELIMITERS:
         try:
-            for index, cells in enumerate(reader, start=2):
+            header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        names = [name.strip().lower() for name in header]
+        score = (sum(name in known for name in names), len(names))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# One record row: its number, {column: cell} for the header's columns, and the
+# non-blank cells beyond them (a row with more cells than the header has columns).
+Row = tuple[int, dict[str, str], int]
+
+
+class CsvFile:
+    """A decoded upload whose header names the importer's columns."""
+
+    def __init__(self, importer: Importer, upload) -> None:
+        text, file_format = _decode(upload)
+        delimiter = _sniff_delimiter(text, importer.columns)
+        self.format = dataclasses.replace(file_format, delimiter=delimiter)
+        self._reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        self.columns = self._header(importer)
+
+    def _header(self, importer: Importer) -> list[str]:
+        try:
+            header = next(self._reader)
+        except StopIteration:
+            raise FileRefused("The file is empty.") from None
+        except csv.Error as exc:
+            raise FileRefused(f"The file is not valid CSV: {exc}.") from None
+        if any("\x00" in name for name in header):
+            # NUL characters in the header: a binary file or UTF-16 text, not a CSV cell typo.
+            raise FileRefused(
+                "This is not a CSV text file (it contains binary data: NUL characters in the "
+                "header, row 1). In your spreadsheet choose “CSV UTF-8” when saving."
+            )
+        columns = [name.strip().lower() for name in header]
+        while len(columns) > 1 and not columns[-1]:
+            columns.pop()  # separators a spreadsheet leaves after the last column
+        if not any(columns):
+            raise FileRefused("The first row must be a header naming the columns.")
+        expected = ", ".join(importer.columns)
+        seen: set[str] = set()
+        for name in columns:
+            if name in seen:
+                raise FileRefused(f"The column “{name}” appears twice in the header.")
+            seen.add(name)
+        unknown = [name or "(blank)" for name in columns if name not in importer.columns]
+        missing = [n for n, required in importer.columns.items() if required and n not in seen]
+        problems = []
+        if missing:
+            problems.append("Missing column(s): " + ", ".join(f"“{n}”" for n in missing) + ".")
+        if unknown:
+            problems.append("Unknown column(s): " + ", ".join(f"“{n}”" for n in unknown) + ".")
+        if problems:
+            raise FileRefused(" ".join(problems) + f" The columns are: {expected}.")
+        return columns
+
+    def rows(self) -> Iterator[Row]:
+        """Each non-blank record row."""
+        width = len(self.columns)
+        try:
+            for index, cells in enumerate(self._reader, start=2):
                 if not any(cell.strip() for cell in cells):
                     continue  # blank lines spreadsheets leave at the end
-                if len(cells) > len(columns):
-                    yield index, None
-                    continue
-                cells = cells + [""] * (len(columns) - len(cells))
-                yield index, {name: cell.strip() for name, cell in zip(columns, cells, strict=True)}
+                extra = sum(1 for cell in cells[width:] if cell.strip())
+                cells = cells[:width] + [""] * (width - len(cells))
+                yield index, dict(zip(self.columns, map(str.strip, cells), strict=True)), extra
         except csv.Error as exc:
             raise FileRefused(
-                f"The file is not valid CSV near row {reader.line_num}: {exc}."
+                f"The file is not valid CSV near row {self._reader.line_num}: {exc}."
             ) from None
-
-    return rows()
 
 
 def run_import(importer: Importer, upload, *, dry_run: bool = False) -> ImportReport:
-    """Validate every row; if all are good (and not a dry run) create them in one transaction."""
+    """Check every row and report every problem; create the rows, in one transaction, only
+    if there is none and this is not a dry run."""
     report = ImportReport(kind=importer.kind, dry_run=dry_run)
     valid: list[tuple[int, dict]] = []
     try:
-        rows = read_rows(importer, upload)
+        csv_file = CsvFile(importer, upload)
+        report.file_format = csv_file.format
         importer.load()
-        for row, data in rows:
+        for row, data, extra in csv_file.rows():
             report.rows += 1
             if report.rows > MAX_ROWS:
                 raise FileRefused(f"The file has more than {MAX_ROWS:,} rows: split it.")
-            if data is None:
-                report.errors.append(
-                    RowError(row, "", "This row has more cells than the header has columns.")
-                )
-                continue
-            with_nul = [column for column, value in data.items() if "\x00" in value]
-            if with_nul:
-                report.errors.extend(RowError(row, column, NUL_IN_CELL) for column in with_nul)
-                continue
-            cleaned, errors = importer.validate(data, row)
+            cleaned, errors = _check_row(importer, row, data, extra)
             report.errors.extend(errors)
             if cleaned is not None:
                 valid.append((row, cleaned))
@@ -244,26 +337,55 @@ def run_import(importer: Importer, upload, *, dry_run: bool = False) -> ImportRe
         return report
     if not report.errors and not report.rows:
         report.errors.append(RowError(None, "", "The file has a header but no rows."))
-    if report.errors or dry_run:
         return report
+    _create(importer, upload, valid, report)
+    # Row by row, and within a row in the file's column order (row-wide problems first).
+    position = {name: index for index, name in enumerate(csv_file.columns)}
+    report.errors.sort(key=lambda e: (e.row or 0, position.get(e.column, -1)))
+    return report
+
+
+def _check_row(
+    importer: Importer, row: int, data: dict[str, str], extra: int
+) -> tuple[dict | None, list[RowError]]:
+    errors = []
+    if extra:
+        errors.append(RowError(row, "", "This row has more cells than the header has columns."))
+    with_nul = [column for column, value in data.items() if "\x00" in value]
+    errors.extend(RowError(row, column, NUL_IN_CELL) for column in with_nul)
+    # The other cells are checked as well; a cell with NUL is checked without it, and only
+    # its NUL reported.
+    data = {column: value.replace("\x00", "") for column, value in data.items()}
+    cleaned, found = importer.validate(data, row)
+    errors.extend(error for error in found if error.column not in with_nul)
+    return (None if errors else cleaned), errors
+
+
+def _create(
+    importer: Importer, upload, valid: list[tuple[int, dict]], report: ImportReport
+) -> None:
+    """Create the rows that passed, each through the service, so that its rules are
+    checked too; keep them only if no row had a problem and this is not a dry run."""
+    created = []
     try:
         with transaction.atomic():
-            created = []
             for row, cleaned in valid:
                 try:
-                    created.append(importer.create(cleaned))
+                    # A savepoint: a row the service refuses leaves nothing behind, and the
+                    # rows after it are still checked.
+                    with transaction.atomic():
+                        created.append(importer.create(cleaned))
                 except RuleViolation as exc:
                     report.errors.append(RowError(row, exc.field or "", exc.message))
-                    raise _Rollback from exc
                 except ValidationError as exc:
                     for column, messages in _validation_messages(exc):
                         report.errors.extend(RowError(row, column, m) for m in messages)
-                    raise _Rollback from exc
-                report.created += 1
+            if report.errors or report.dry_run:
+                raise _Rollback
             _record_import(importer, upload, created)
+            report.created = len(created)
     except _Rollback:
         report.created = 0
-    return report
 
 
 def _record_import(importer: Importer, upload, created: list) -> None:
@@ -384,7 +506,7 @@ class OrganisationImporter(Importer):
         return f"“{found.name}” (#{found.pk})"
 
     def resolve(self, cleaned: dict, row: int, errors: list[RowError]) -> dict:
-        category_name = cleaned.pop("category")
+        category_name = cleaned.pop("category", "")
         cleaned["category"] = None
         if category_name:
             cleaned["category"] = self.categories.get(category_name.casefold())
@@ -395,7 +517,7 @@ class OrganisationImporter(Importer):
                         row, "category", f"Unknown category “{category_name}”. Known: {known}."
                     )
                 )
-        value_names = [v.strip() for v in cleaned.pop("values").split(";") if v.strip()]
+        value_names = [v.strip() for v in cleaned.pop("values", "").split(";") if v.strip()]
         cleaned_values = []
         for name in value_names:
             value = self.values.get(name.casefold())
@@ -405,11 +527,12 @@ class OrganisationImporter(Importer):
                 cleaned_values.append(value)
         cleaned["values"] = cleaned_values
 
-        key = normalise_name(cleaned["name"])
-        domain = email_domain(cleaned["email"])
+        # A name or e-mail the form refused is not compared with others.
+        key = normalise_name(cleaned.get("name", ""))
+        domain = email_domain(cleaned.get("email", ""))
         if domain in PUBLIC_EMAIL_DOMAINS:
             domain = ""
-        if key in self.names:
+        if key and key in self.names:
             errors.append(
                 RowError(
                     row,
@@ -417,7 +540,7 @@ class OrganisationImporter(Importer):
                     f"A stakeholder with this name exists: {self._describe(self.names[key])}.",
                 )
             )
-        elif key in self.file_names:
+        elif key and key in self.file_names:
             errors.append(
                 RowError(row, "name", f"Same name as row {self.file_names[key]} of this file.")
             )
@@ -438,7 +561,8 @@ class OrganisationImporter(Importer):
                     f"Same e-mail domain as row {self.file_domains[domain]} of this file.",
                 )
             )
-        self.file_names.setdefault(key, row)
+        if key:
+            self.file_names.setdefault(key, row)
         if domain:
             self.file_domains.setdefault(domain, row)
         return cleaned
@@ -481,7 +605,7 @@ class ContactImporter(Importer):
         self.stakeholders = StakeholderLookup()
 
     def resolve(self, cleaned: dict, row: int, errors: list[RowError]) -> dict:
-        name = cleaned.pop("stakeholder")
+        name = cleaned.pop("stakeholder", "")
         cleaned["stakeholder"] = (
             self.stakeholders.find(name, row, "stakeholder", errors) if name else None
         )

@@ -8,17 +8,28 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+# Punctuation folded before comparing: an apostrophe (any of the ways one is typed)
+# vanishes, so "O'Brien", "O’Brien" and "OBrien" are one name; a hyphen or dash parts words,
+# so "Ñúñez" is a word of its own in "O'Brien-Ñúñez". Folded before NFKD, which would turn
+# the acute accent "´" into a space and a combining mark.
+_APOSTROPHES = "'`\u00b4\u02bc\u2018\u2019\u2032\uff07"  # ' ` ´ ʼ ‘ ’ ′ ＇
+_HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"  # hyphens, dashes, minus
+_PUNCTUATION = str.maketrans(dict.fromkeys(_APOSTROPHES, "") | dict.fromkeys(_HYPHENS, " "))
+
 
 def normalise_name(value: str) -> str:
-    """Case- and accent-insensitive key for duplicate detection ("Société" == "societe")."""
-    decomposed = unicodedata.normalize("NFKD", value or "")
+    """Case-, accent- and punctuation-insensitive key for duplicate detection ("Société" ==
+    "societe", "O’Brien-Núñez" == "obrien nunez"). Letters that are not an accented form of
+    another (ø, æ, ł) stay as they are."""
+    decomposed = unicodedata.normalize("NFKD", (value or "").translate(_PUNCTUATION))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
 
 
 def search_key(value: str) -> str:
     """What name and e-mail searches compare: the same key as duplicate detection, so
-    "societe" finds "Société" and "ZURICH" finds "Zürich" on PostgreSQL and SQLite alike."""
+    "societe" finds "Société", "ZOË" finds "Zoë" and "o'brien" finds "O’Brien-Núñez" on
+    PostgreSQL and SQLite alike (the key is computed in Python and stored)."""
     return normalise_name(value)
 
 

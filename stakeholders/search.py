@@ -1,25 +1,30 @@
 """How text typed into a search box matches stakeholders and contacts: the global search
-(core.search), the stakeholder, contact and relationship lists and their API filters.
+(core.search), the stakeholder, contact and relationship lists, their API filters (``?q=``
+and ``?search=``, core.api.NamedSearchFilter) and the admin's search and autocomplete.
 
 Names and e-mail addresses match through their search keys (``models.search_key``:
-casefolded, accents stripped), stored beside them and computed the same way from what is
-typed, so matching is a plain ``LIKE`` with the same answer on PostgreSQL and SQLite:
-"societe" finds "Société", "ZURICH" finds "Zürich". Every word typed must appear (in any
-order); a word of three or more characters anywhere, a shorter one where a word of the
-name (or a part of the address) begins.
+casefolded, accents stripped, apostrophes dropped, hyphens parting words), stored beside
+them and computed the same way from what is typed, so matching is a plain ``LIKE`` with the
+same answer on PostgreSQL and SQLite: "societe" finds "Société", "ZOË" finds "Zoë", and
+"asa o'brien", "obrien", "O’Brien" and "nunez" all find "Åsa O'Brien-Ñúñez". Every word
+typed must appear (in any order); a word of three or more characters anywhere, a shorter
+one where a word of the name (or a part of the address) begins.
 On PostgreSQL GIN trigram indexes serve those patterns (migration 0007): pg_trgm extracts
 no trigram from ``'%ab%'``, which is why short words match word starts only.
 
 The longer text fields (sector, country, description; a contact's role and notes; a
 relationship's purpose) go through PostgreSQL full-text search and its GIN indexes: words,
-the last one as a prefix. SQLite, the development default, matches them case-insensitively
-as a substring instead; only these fields may differ between the two engines.
+the last one as a prefix, in lower case (accents count). SQLite, the development default,
+matches them as a lower-cased substring instead (lower case beyond ASCII, like PostgreSQL:
+``UnicodeLower``); only these fields may differ between the two engines (stemming, words).
+Other fields an API list or admin page searches (titles, notes …) are compared in lower
+case, as a substring, on both engines (``fields_q``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from operator import and_, or_
@@ -28,9 +33,20 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Func,
+    IntegerField,
+    Model,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.lookups import Contains
 
-from stakeholders.models import Stakeholder, search_key
+from stakeholders.models import Contact, Stakeholder, search_key
 
 MAX_LENGTH = 200
 MAX_WORDS = 8
@@ -39,7 +55,7 @@ MIN_ANYWHERE = 3
 # Where a word begins, for those shorter words. pg_trgm sees a word start after any
 # non-letter, so these are the rows its index offers: none is read only to be dropped.
 NAME_WORD_STARTS = (" ",)
-EMAIL_WORD_STARTS = ("@", ".")
+EMAIL_WORD_STARTS = ("@", ".", " ")  # a space: where a hyphen was ("heron-log.example")
 # How many matches a sorted list names by id (see stakeholder_list_q).
 FEW_MATCHES = 2000
 
@@ -122,7 +138,7 @@ class Search:
         trigram indexes in one bitmap scan."""
         fields = TEXT_FIELDS[model]
         if not settings.IS_POSTGRES:
-            return reduce(or_, (Q(**{f"{name}__icontains": self.text}) for name in fields))
+            return reduce(or_, (_lower_contains(name, self.text) for name in fields))
         tsquery = self.tsquery()
         if not tsquery:
             return Q(pk__in=[])
@@ -141,6 +157,36 @@ class Search:
         if not terms:
             return ""
         return " & ".join([*terms[:-1], f"{terms[-1]}:*"])
+
+
+class UnicodeLower(Func):
+    """LOWER() that lower-cases every letter on both engines: PostgreSQL's does (as its
+    full-text search does); SQLite's only lower-cases ASCII, so there it is Python's
+    ``str.lower``, registered on each connection (``register_sqlite_functions``)."""
+
+    function = "LOWER"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function=SQLITE_LOWER, **extra_context)
+
+
+SQLITE_LOWER = "rapport_lower"
+
+
+def _sqlite_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def register_sqlite_functions(sender, connection, **kwargs) -> None:
+    """connection_created receiver (StakeholdersConfig.ready)."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_LOWER, 1, _sqlite_lower, deterministic=True)
+
+
+def _lower_contains(path: str, text: str) -> Q:
+    """``path`` contains ``text``, case ignored beyond ASCII (LIKE's wildcards literal)."""
+    return Q(Contains(UnicodeLower(path), text.lower()))
 
 
 def _word_q(field: str, word: str, starts: tuple[str, ...]) -> Q:
@@ -180,10 +226,77 @@ def stakeholder_list_q(search: Search) -> Q:
     )
 
 
+# --- Any list's fields: the API's ?search= and the admin -----------------------------------
+
+# Model fields with a search key stored beside them: searched through the key.
+KEY_FIELDS: dict[tuple[type[Model], str], tuple[str, tuple[str, ...]]] = {
+    (Stakeholder, "name"): ("normalised_name", NAME_WORD_STARTS),
+    (Stakeholder, "normalised_name"): ("normalised_name", NAME_WORD_STARTS),
+    (Stakeholder, "email"): ("search_email", EMAIL_WORD_STARTS),
+    (Stakeholder, "search_email"): ("search_email", EMAIL_WORD_STARTS),
+    (Contact, "name"): ("search_name", NAME_WORD_STARTS),
+    (Contact, "search_name"): ("search_name", NAME_WORD_STARTS),
+    (Contact, "email"): ("search_email", EMAIL_WORD_STARTS),
+    (Contact, "search_email"): ("search_email", EMAIL_WORD_STARTS),
+}
+
+
+def _key_field(model: type[Model], path: str) -> tuple[str, tuple[str, ...]] | None:
+    """The search key's path for a path to a stakeholder's or contact's name or e-mail
+    ("relationship__stakeholder__name" → "relationship__stakeholder__normalised_name").
+    Raises FieldDoesNotExist for a path that is not plain field names."""
+    *relations, name = path.split("__")
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model
+    model._meta.get_field(name)
+    key = KEY_FIELDS.get((model, name))
+    if key is None:
+        return None
+    return "__".join([*relations, key[0]]), key[1]
+
+
+def fields_q(model: type[Model], fields: Sequence[str], search: Search) -> Q:
+    """Every word typed in one of ``fields`` (paths from ``model``): names and e-mail
+    addresses through their search keys, exactly as the lists match them; any other field
+    contains the word, case ignored (beyond ASCII on SQLite too, accents not)."""
+    keyed, plain = [], []
+    for path in fields:
+        key = _key_field(model, path)
+        if key is None:
+            plain.append(path)
+        else:
+            keyed.append(key)
+    per_word = []
+    for word in search.text.split()[:MAX_WORDS]:
+        key_words = search_key(word).split()
+        if not key_words:
+            continue  # punctuation alone ("-"): folded away, as in the keys
+        options = [
+            reduce(and_, (_word_q(field, part, starts) for part in key_words))
+            for field, starts in keyed
+        ]
+        options += [_lower_contains(path, word) for path in plain]
+        per_word.append(reduce(or_, options))
+    return reduce(and_, per_word, Q())
+
+
+# --- The lists' q ---------------------------------------------------------------------
+
+
 class SearchFilter(django_filters.CharFilter):
-    """A list's ``q``: validated as the search box, matched by the FilterSet's method."""
+    """A list's ``q``: validated as the search box, matched by ``match(queryset, search)``,
+    which the API's ``?search=`` uses as well (core.api.NamedSearchFilter)."""
 
     field_class = SearchField
+
+    def __init__(self, *, match: Callable[[QuerySet, Search], QuerySet], **kwargs) -> None:
+        self.match = match
+        kwargs.setdefault("label", "Search")
+        super().__init__(**kwargs)
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        search = Search.parse(value)  # validated by the form already; None if blank
+        return self.match(qs, search) if search else qs
 
 
 def search_refused(filterset: django_filters.FilterSet) -> bool:

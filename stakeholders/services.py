@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.models import User
 from core.errors import ConcurrencyConflict, PermissionRefused, RuleViolation
+from core.limits import check_length
 from events.models import Event
 from events.services import event_record
 from stakeholders.models import Assessment, Category, Contact, Stakeholder, Value
@@ -83,6 +84,7 @@ def value_save(*, value: Value, by: User) -> Value:
     """Create or edit one of our values; every stakeholder's fit follows the new weights."""
     if not permissions.is_admin(by):
         raise PermissionRefused("Only admins edit the organisation's values.")
+    check_length(value.description, field="description")
     value.full_clean()
     created = value.pk is None
     value.save()
@@ -152,6 +154,7 @@ def stakeholder_create(
             )
             error.duplicates = duplicates
             raise error
+    check_length(fields.get("description"), field="description")
     stakeholder = Stakeholder(created_by=by, **_clean(fields))
     stakeholder.full_clean(exclude=["values"])
     _stamp(stakeholder, by)
@@ -197,6 +200,7 @@ def stakeholder_update(
         who = str(latest.history_user) if latest and latest.history_user else "Someone"
         raise ConcurrencyConflict(locked, who)
     fields = _clean(fields)
+    check_length(fields.get("description"), field="description")
     before = {name: getattr(locked, name) for name in fields}
     for name, value in fields.items():
         setattr(locked, name, value)
@@ -239,6 +243,7 @@ def assessment_record(
     assessed_on = assessed_on or timezone.localdate()
     if assessed_on > timezone.localdate():
         raise RuleViolation("future_date", "An assessment cannot be in the future.", "assessed_on")
+    check_length(note, field="note")
     assessment = Assessment(
         stakeholder=stakeholder,
         assessed_by=by,
@@ -334,6 +339,7 @@ def contact_create(*, by: User, **fields) -> Contact:
     unknown = set(fields) - set(CONTACT_FIELDS)
     if unknown:
         raise RuleViolation("not_editable", f"Unknown fields: {sorted(unknown)}")
+    check_length(fields.get("notes"), field="notes")
     contact = Contact(created_by=by, **_clean(fields))
     contact.full_clean()
     _stamp(contact, by)
@@ -359,6 +365,7 @@ def contact_update(*, contact: Contact, by: User, expected_version: int, **field
         who = str(latest.history_user) if latest and latest.history_user else "Someone"
         raise ConcurrencyConflict(locked, who)
     fields = _clean(fields)
+    check_length(fields.get("notes"), field="notes")
     before = {name: getattr(locked, name) for name in fields}
     for name, value in fields.items():
         setattr(locked, name, value)

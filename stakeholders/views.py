@@ -337,7 +337,10 @@ def import_csv(request: HttpRequest) -> HttpResponse:
         )
         if report.ok and not report.dry_run:
             noun = importer.one if report.created == 1 else importer.label.lower()
-            messages.success(request, f"Imported {report.created} {noun} from the file.")
+            message = f"Imported {report.created} {noun} from the file."
+            if not report.file_format.usual:  # say how an unusual file was read
+                message += " " + report.file_format.describe()
+            messages.success(request, message)
             if importer.kind == "relationships":
                 return redirect(_url_or("relationships:index", "/relationships/"))
             if importer.kind == "contacts":

@@ -38,14 +38,77 @@ TODAY = date(2026, 11, 22)
 
 
 def test_a_fresh_relationship_with_no_contact_is_pulled_down_by_silence():
-    score, reasons = compute_health(HealthFacts(today=TODAY))
+    score, reasons, lifts = compute_health(HealthFacts(today=TODAY))
     assert score == 60
     assert reasons == ["No interaction logged yet"]
+    assert lifts == []
 
 
-def test_recent_warm_contact_is_full_health():
+def test_recent_warm_contact_is_full_health_and_says_what_lifts_it():
     facts = HealthFacts(today=TODAY, last_interaction_on=TODAY, recent_sentiments=[2, 2, 2])
-    assert compute_health(facts) == (100, [])
+    assert compute_health(facts) == (
+        100,
+        [],
+        [
+            "In contact within the last 14 days",
+            "Average sentiment +2.0 over the last 3 interactions",
+        ],
+    )
+
+
+def test_a_warm_sentiment_lifts_the_score_rather_than_pulling_it_down():
+    facts = HealthFacts(
+        today=TODAY, last_interaction_on=TODAY, recent_sentiments=[1, 1, 0, 1, 0]
+    )  # +0.6: costs 7 of the 10 a neutral average costs
+    health = compute_health(facts)
+    assert health.score == 93
+    assert health.reasons == []
+    assert "Average sentiment +0.6 over the last 5 interactions" in health.lifts
+
+
+@pytest.mark.parametrize(
+    ("review", "feedback", "score", "reasons", "lifts"),
+    [
+        (4, None, 95, [], ["Latest review rated 4/5"]),
+        (3, None, 90, ["Latest review rated 3/5"], []),
+        (None, 5, 90, ["Their latest feedback 5/10 ≈ 3.0/5"], []),
+        (None, 8, 96, [], ["Their latest feedback 8/10 ≈ 4.2/5"]),
+        # The case: our review 4/5, their 5/10. The blend is 3.5, not "3/5".
+        (
+            4,
+            5,
+            92,
+            [],
+            [
+                "Review and feedback 3.5/5, blended from our latest review (4/5) and their "
+                "latest feedback (5/10 ≈ 3.0/5)"
+            ],
+        ),
+        (
+            2,
+            4,
+            86,
+            [
+                "Review and feedback 2.3/5, blended from our latest review (2/5) and their "
+                "latest feedback (4/10 ≈ 2.6/5)"
+            ],
+            [],
+        ),
+    ],
+)
+def test_the_rating_reason_names_the_figures_it_is_made_of(review, feedback, score, reasons, lifts):
+    facts = HealthFacts(
+        today=TODAY,
+        last_interaction_on=TODAY,
+        recent_sentiments=[2],
+        latest_review_rating=review,
+        latest_feedback_satisfaction=feedback,
+    )
+    health = compute_health(facts)
+    assert health.score == score
+    assert health.reasons == reasons
+    # After what every case shares: recent contact and a warm sentiment.
+    assert health.lifts[2:] == lifts
 
 
 def test_each_factor_pulls_the_score_down_and_says_why():
@@ -56,11 +119,12 @@ def test_each_factor_pulls_the_score_down_and_says_why():
         overdue_commitments=2,  # −10
         latest_review_rating=3,  # −10
     )
-    score, reasons = compute_health(facts)
+    score, reasons, lifts = compute_health(facts)
     assert score == 100 - 15 - 11 - 5 - 10 - 10
+    assert lifts == []
     assert reasons == [
         "No contact for 44 days",
-        "Average sentiment -0.2 over the last 5",
+        "Average sentiment -0.2 over the last 5 interactions",
         "Sentiment is falling",
         "2 overdue commitments of ours",
         "Latest review rated 3/5",

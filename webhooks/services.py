@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from accounts import permissions
@@ -465,7 +466,7 @@ def _claim(delivery_id: int, attempt: int) -> tuple[WebhookDelivery, str, str, b
             delivery.last_error = (
                 "Not sent: the endpoint is switched off."
                 if not endpoint.active
-                else f"Gave up after {attempt - 1} attempts."
+                else f"Gave up after {attempt - 1} attempt{pluralize(attempt - 1)}."
             )
             delivery.next_attempt_at = None
             delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
@@ -565,7 +566,10 @@ def _disable(endpoint: WebhookEndpoint, now) -> None:
         notification_create(
             recipient=admin,
             kind="webhook_disabled",
-            title=f"Webhook to {endpoint.url} switched off after {count} failed attempts",
+            title=(
+                f"Webhook to {endpoint.url} switched off after {count} failed "
+                f"attempt{pluralize(count)}"
+            ),
             body="Events are no longer sent to it. Check the receiver, then switch it back on.",
             url=_endpoint_path(endpoint.pk),
             key=f"webhook:{endpoint.pk}:disabled",

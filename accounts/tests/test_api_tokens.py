@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -10,6 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.tokens import MAX_ACTIVE_TOKENS, hash_token, token_create
+from tests.api.conftest import api_error
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +124,8 @@ def test_token_form_errors_are_shown_inline(client, manager_a):
     ("body", "content_type", "status"),
     [
         ("{not json", "application/json", 400),
-        ("username=x", "application/x-www-form-urlencoded", 415),
+        ("username=x", "application/x-www-form-urlencoded", 400),  # a form: no password
+        ("username=x&password=y", "text/plain", 415),
         ('{"username": ["a"], "password": 5}', "application/json", 400),
         ('{"username": "' + "x" * 500 + '", "password": "p"}', "application/json", 400),
     ],
@@ -130,6 +133,45 @@ def test_token_form_errors_are_shown_inline(client, manager_a):
 def test_bad_requests_get_4xx_never_500(api, body, content_type, status):
     response = api.generic("POST", "/api/v1/auth/token/", body, content_type=content_type)
     assert response.status_code == status
+
+
+@pytest.mark.parametrize("form", ["multipart", "urlencoded"])
+def test_the_token_endpoint_takes_a_form_as_well_as_json(api, manager_a, form):
+    """curl -d username=… -d password=… (or -F): 415 before (issue #16)."""
+    fields = {"username": "manager_a", "password": TEST_PASSWORD, "scope": "read"}
+    if form == "multipart":
+        response = api.post("/api/v1/auth/token/", fields, format="multipart")
+    else:
+        response = api.generic(
+            "POST",
+            "/api/v1/auth/token/",
+            urlencode(fields),
+            content_type="application/x-www-form-urlencoded",
+        )
+    assert response.status_code == 201, response.content
+    assert response.json()["scope"] == "read"
+    token = ApiToken.objects.get()
+    assert (token.user, token.scope) == (manager_a, "read")
+
+
+def test_a_form_with_a_wrong_password_is_refused_like_json(api, manager_a):
+    response = api.post(
+        "/api/v1/auth/token/", {"username": "manager_a", "password": "nope"}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert api_error(response)["code"] == "invalid_credentials"
+    assert not ApiToken.objects.exists()
+
+
+def test_a_body_neither_json_nor_a_form_is_415_naming_what_is_taken(api):
+    response = api.generic("POST", "/api/v1/auth/token/", "username=x", content_type="text/csv")
+    assert response.status_code == 415
+    body = api_error(response)
+    assert body["code"] == "unsupported_media_type"
+    assert (
+        "application/json, application/x-www-form-urlencoded, multipart/form-data"
+        in (body["detail"])
+    )
 
 
 def test_the_token_endpoint_is_throttled_with_retry_after(api, manager_a):

@@ -7,6 +7,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from dashboard.tests.fixtures import NOW, PERIOD, build_portfolio
+from tests.api.conftest import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def test_a_manager_gets_only_what_they_may_see(api, portfolio, manager_b):
 def test_invalid_filters_are_a_400_with_the_field_error(api, executive, params, field):
     response = get(api, executive, params)
     assert response.status_code == 400
-    assert field in response.json() and response.json()[field]
+    assert field in field_errors(response)
 
 
 def test_it_needs_authentication(api):

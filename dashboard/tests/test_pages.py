@@ -63,7 +63,7 @@ def test_every_chart_has_a_table_and_a_csv_link(client, portfolio, executive):
         assert f'id="chart-{name}"' in html
         assert f"/dashboard/chart/{name}.csv?period=custom&amp;from=2026-01-01" in html
     assert html.count("Show as table") == 6
-    assert html.count('role="img"') == 6
+    assert html.count('class="chart-svg"') == 6
 
 
 def test_an_htmx_request_gets_the_figures_fragment_only(client, portfolio, executive, team_b):
@@ -175,7 +175,7 @@ def test_the_print_view_has_every_chart_and_no_navigation(client, portfolio, exe
     assert response.status_code == 200
     assert "<nav" not in html
     assert "dashboard/print.css" in html
-    assert html.count('role="img"') == 8  # the deferred charts are drawn inline here
+    assert html.count('class="chart-svg"') == 8  # the deferred charts are drawn inline here
     assert "hx-get" not in html
 
 

@@ -162,7 +162,7 @@ def test_a_long_summary_is_folded(client, open_rel, manager_a):
     assert "<details" in content and "END" in content
 
 
-def test_quick_log_puts_the_new_event_on_top(client, open_rel, manager_a):
+def test_quick_log_sends_back_the_timeline_with_the_new_event_on_top(client, open_rel, manager_a):
     response = login(client, manager_a).post(
         f"/relationships/{open_rel.pk}/interactions/new/",
         {
@@ -174,8 +174,10 @@ def test_quick_log_puts_the_new_event_on_top(client, open_rel, manager_a):
         HTTP_HX_REQUEST="true",
     )
     content = response.content.decode()
-    assert 'hx-swap-oob="afterbegin:#timeline"' in content
-    assert "Fresh news" in content and "logged an interaction" in content
+    timeline = content[content.index('<div id="timeline-entries" hx-swap-oob="true">') :]
+    first = timeline[timeline.index('class="feed-event"') :]
+    first = first[: first.index("</li>")]
+    assert "Fresh news" in first and "logged an interaction" in first
 
 
 # --- Paging ----------------------------------------------------------

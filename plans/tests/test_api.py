@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from accounts.tokens import token_create
 from plans.models import Initiative, Objective, Plan
 from plans.tests.factories import InitiativeFactory, ObjectiveFactory, PlanFactory, level
+from tests.api.conftest import field_errors
 from tests.factories import RelationshipFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,11 +164,12 @@ def test_a_kpi_without_a_target_is_refused_with_its_code(api, manager_a):
         format="json",
     )
     assert response.status_code == 400
-    assert response.json() == {
+    problem = {
         "code": "kpi_target_required",
         "detail": "A KPI needs a target value.",
         "field": "kpi_target",
     }
+    assert response.json() == {**problem, "problems": [problem]}
     assert not Objective.objects.filter(title="Measured").exists()
 
 
@@ -189,7 +191,7 @@ def test_invalid_objective_input_gets_field_errors_and_saves_nothing(api, manage
     body = {"level": level().pk, **body}
     response = as_user(api, manager_a).post("/api/v1/objectives/", body, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in field_errors(response)
     assert not Objective.objects.exists()
 
 
@@ -429,7 +431,7 @@ def test_invalid_plan_input_gets_field_errors(api, manager_a, body, field):
         "/api/v1/plans/", {"title": "P", "period": "FY", **body}, format="json"
     )
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in field_errors(response)
     assert not Plan.objects.exists()
 
 
@@ -471,7 +473,7 @@ def test_an_initiative_may_only_name_relationships_the_caller_can_see(
         format="json",
     )
     assert response.status_code == 400
-    assert "does not exist" in response.json()["relationships"][0]
+    assert "does not exist" in field_errors(response)["relationships"][0]
     assert not Initiative.objects.exists()
     response = api.post(
         "/api/v1/initiatives/",
@@ -498,9 +500,9 @@ def test_confidential_links_are_invisible_to_other_teams_and_kept_on_their_edits
     hidden = api.get(f"/api/v1/initiatives/?relationships={secret_relationship.pk}")
     unknown = api.get("/api/v1/initiatives/?relationships=999999")
     assert hidden.status_code == unknown.status_code == 400
-    assert hidden.json()["relationships"][0].replace(
+    assert field_errors(hidden)["relationships"][0].replace(
         str(secret_relationship.pk), "ID"
-    ) == unknown.json()["relationships"][0].replace("999999", "ID")
+    ) == field_errors(unknown)["relationships"][0].replace("999999", "ID")
     # Manager B replaces the links they can see; the hidden one stays.
     response = api.patch(url, {"relationships": []}, format="json")
     assert response.status_code == 200

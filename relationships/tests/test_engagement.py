@@ -59,7 +59,7 @@ def test_quick_log_over_htmx_returns_a_fragment_and_creates_the_interaction(mana
     assert response.status_code == 200
     assert "<html" not in content
     assert 'id="quick-log"' in content  # a fresh form
-    assert 'hx-swap-oob="afterbegin:#timeline"' in content  # the new item on top
+    assert '<div id="timeline-entries" hx-swap-oob="true">' in content  # the timeline, fresh
     assert "Talked through the pilot plan" in content
     assert 'id="health"' in content
     assert 'hx-swap-oob="true"' in content  # the health card is refreshed in place

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from relationships.models import StageTransition
 from reviews.models import FeedbackRequest, FeedbackResponse, Review
+from tests.api.conftest import field_errors
 from tests.factories import ContactFactory, RelationshipFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +133,7 @@ def test_invalid_input_gets_field_errors_and_nothing_is_saved(
     body = {**RATINGS, "decision": "grow", **change}
     response = as_user(api, manager_a).post(complete_url(review), body, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in field_errors(response)
     review.refresh_from_db()
     assert review.status == "scheduled"
     assert review.trust is None
@@ -146,7 +147,7 @@ def test_a_missing_rating_is_a_field_error(api, manager_a, relationship):
         complete_url(review), {**ratings, "decision": "grow"}, format="json"
     )
     assert response.status_code == 400
-    assert "value_to_them" in response.json()
+    assert "value_to_them" in field_errors(response)
 
 
 @pytest.mark.parametrize(
@@ -270,7 +271,7 @@ def test_starting_needs_a_visible_active_relationship(api, manager_a, manager_b,
         "/api/v1/reviews/start/", {"relationship": secret.pk}, format="json"
     )
     assert response.status_code == 400
-    assert "does not exist" in response.json()["relationship"][0]
+    assert "does not exist" in field_errors(response)["relationship"][0]
     ended = RelationshipFactory(manager=manager_a, team=team_a, stage="ended")
     response = as_user(api, manager_a).post(
         "/api/v1/reviews/start/", {"relationship": ended.pk}, format="json"
@@ -374,7 +375,7 @@ def test_invalid_feedback_requests_get_field_errors(
         format="json",
     )
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in field_errors(response)
 
 
 def test_feedback_requests_follow_the_relationship_visibility(
@@ -406,7 +407,7 @@ def test_feedback_requests_follow_the_relationship_visibility(
         format="json",
     )
     assert response.status_code == 400
-    assert "does not exist" in response.json()["relationship"][0]
+    assert "does not exist" in field_errors(response)["relationship"][0]
 
     body = as_user(api, manager_a).get(f"/api/v1/feedback-requests/{request.pk}/").json()
     assert body["response"]["satisfaction"] == 8

@@ -214,3 +214,134 @@ def test_feedback_feeds_the_health_score(client, sent, relationship):
     client.post(sent[1], {**ANSWER, "satisfaction": "0"})  # 0/10 → 1/5 → −20
     relationship.refresh_from_db()
     assert relationship.health_score == before - 20
+
+
+# --- Sending a request from its page: confirmation and the link to share (#16, 8) -------------
+
+
+def _survey_path(link: str) -> str:
+    return re.search(r"https://rapport\.test(/feedback/\S+?/)", link).group(1)
+
+
+def test_sent_over_htmx_the_form_gives_way_to_a_confirmation_with_the_link_to_copy(
+    client, relationship, contact, manager_a
+):
+    client.force_login(manager_a)
+    url = reverse("reviews:feedback_request", args=[relationship.pk])
+    response = client.post(url, {"contact": contact.pk, "message": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html  # in place of the form, not a page inside the page
+    assert 'id="request-sent"' in html and "Feedback request sent to <strong>Jo Contact" in html
+    assert 'id="relationship-reviews"' not in html  # not the Reviews card under the old heading
+    assert 'data-copy="survey-link"' in html
+    assert f'href="{relationship.get_absolute_url()}">Back to the relationship' in html
+    request = FeedbackRequest.objects.get()
+    assert request.copy_nonce_hash and request.copy_nonce_hash != request.nonce_hash
+    # The link shown works: it opens the survey.
+    link = re.search(r'id="survey-link" value="([^"]+)"', html).group(1)
+    client.logout()
+    assert client.get(_survey_path(link)).status_code == 200
+    # Confirmed in place: no message left over for the next page.
+    client.force_login(manager_a)
+    page = client.get(relationship.get_absolute_url()).content.decode()
+    assert "Feedback request sent" not in page
+
+
+def test_sent_as_a_plain_post_it_returns_to_the_relationship_saying_so_with_the_link(
+    client, relationship, contact, manager_a
+):
+    client.force_login(manager_a)
+    url = reverse("reviews:feedback_request", args=[relationship.pk])
+    response = client.post(url, {"contact": contact.pk, "message": ""}, follow=True)
+    assert response.redirect_chain == [(relationship.get_absolute_url(), 302)]
+    html = response.content.decode()
+    message = html[html.index('id="messages"') :]
+    assert "Feedback request sent to Jo Contact" in message
+    client.logout()
+    assert client.get(_survey_path(message)).status_code == 200
+
+
+def test_either_link_answers_the_survey_and_then_both_are_used(
+    client, relationship, contact, manager_a, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        request = feedback_request_create(relationship=relationship, contact=contact, by=manager_a)
+    [email] = mail.outbox
+    emailed = re.search(r"https://rapport\.test(/feedback/\S+/)", email.body).group(1)
+    copied = _survey_path(request.copy_link)
+    assert copied != emailed
+    assert client.post(copied, ANSWER).status_code == 200
+    assert client.get(emailed).status_code == 410
+    assert client.post(emailed, ANSWER).status_code == 410
+    assert FeedbackResponse.objects.count() == 1
+
+
+# --- The health card agrees with the figures beside it (#16, 9) ------------------------------
+
+
+def test_the_health_card_says_the_rating_is_blended_and_lists_what_lifts_it_apart(
+    client, sent, relationship, manager_a
+):
+    from relationships.services import interaction_log
+    from reviews.services import review_complete
+
+    for sentiment in (0, 1, 0, 1, 1):  # average +0.6: warm, short of +2
+        interaction_log(
+            relationship=relationship,
+            by=manager_a,
+            occurred_on=timezone.localdate(),
+            channel="call",
+            summary="Catch-up",
+            sentiment=sentiment,
+        )
+    client.post(sent[1], {**ANSWER, "satisfaction": "5"})  # 5/10 ≈ 3.0/5
+    review_complete(
+        review=relationship.reviews.get(status=Review.Status.SCHEDULED),
+        ratings={
+            "trust": 4,
+            "communication": 4,
+            "value_to_us": 4,
+            "value_to_them": 4,
+            "overall": 4,
+        },
+        decision="grow",
+        by=manager_a,
+    )
+    client.force_login(manager_a)
+    html = client.get(relationship.get_absolute_url()).content.decode()
+    health = html[html.index('id="health"') : html.index("How the score is computed")]
+    lifts = health[health.index('id="health-lifts"') :]
+    assert (
+        "Review and feedback 3.5/5, blended from our latest review (4/5) and their latest "
+        "feedback (5/10 ≈ 3.0/5)" in lifts
+    )
+    assert "Average sentiment +0.6 over the last 5 interactions" in lifts
+    assert "Latest review rated 3/5" not in html  # the old floor of the blend
+    assert 'id="health-reasons"' not in health and "Nothing pulls it down." in health
+    gap = html[html.index('id="perception-gap"') :]
+    assert "4/5" in gap and "5/10" in gap  # the figures the blend names
+
+
+# --- The public page: favicon, and naming us when no name is set (#16, 12) ---------------------
+
+
+def test_the_public_page_has_the_favicon(client, sent):
+    html = client.get(sent[1]).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
+
+
+def test_without_an_organisation_name_the_survey_says_we_and_us(
+    client, settings, relationship, contact, manager_a, django_capture_on_commit_callbacks
+):
+    settings.ORGANISATION_NAME = ""
+    with django_capture_on_commit_callbacks(execute=True):
+        feedback_request_create(relationship=relationship, contact=contact, by=manager_a)
+    [email] = mail.outbox
+    assert email.subject == "We would value your feedback"
+    assert "We would value your feedback on working together." in email.body
+    link = re.search(r"https://rapport\.test(/feedback/\S+/)", email.body).group(1)
+    page = client.get(link).content.decode()
+    assert "We would value your feedback" in page and "Our organisation" not in page
+    thanks = client.post(link, ANSWER).content.decode()
+    assert "Your feedback has reached us." in thanks

@@ -14,6 +14,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
+from core.errors import error_body
 from security.models import SecurityEvent
 from tests.factories import TEST_PASSWORD, UserFactory
 
@@ -61,12 +62,12 @@ def test_five_failed_token_requests_lock_the_endpoint_without_checking_passwords
         assert ask_token(api, "wrong").status_code == 400
     fifth = ask_token(api, "wrong")
     assert fifth.status_code == 429
-    assert fifth.json() == {"code": "locked_out", "detail": LOCKED}
+    assert fifth.json() == error_body("locked_out", LOCKED)
     assert len(password_checks) == 5
 
     locked = ask_token(api, TEST_PASSWORD)  # even the right password
     assert locked.status_code == 429
-    assert locked.json() == {"code": "locked_out", "detail": LOCKED}
+    assert locked.json() == error_body("locked_out", LOCKED)
     assert locked["Retry-After"] == "900"
     assert len(password_checks) == 5  # not checked while locked
     assert not ApiToken.objects.exists()

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import user_deactivate
 from accounts.tokens import token_create
+from core.errors import error_body
 from security.models import SecurityEvent, UserSession
 from tests.factories import TEST_PASSWORD, UserFactory
 
@@ -257,10 +258,10 @@ def test_an_api_call_on_an_expired_session_answers_401_json(manager_a, time_mach
     time_machine.shift(timedelta(minutes=31))
     response = browser.get("/api/v1/teams/")
     assert response.status_code == 401
-    assert response.json() == {
-        "code": "session_expired",
-        "detail": "You were signed out after 30 minutes without activity. Sign in again.",
-    }
+    assert response.json() == error_body(
+        "session_expired",
+        "You were signed out after 30 minutes without activity. Sign in again.",
+    )
 
 
 def test_an_api_call_with_a_token_is_not_refused_for_a_stale_session_cookie(

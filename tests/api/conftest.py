@@ -37,6 +37,31 @@ def bearer(raw: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
+def api_error(response) -> dict:
+    """The body of a refusal, checked to be the API's one error shape (ApiError): code,
+    detail, field and a non-empty list of problems, the top level naming the first."""
+    body = response.json()
+    assert {"code", "detail", "field", "problems"} <= body.keys(), body
+    assert isinstance(body["code"], str) and body["code"], body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    assert body["problems"], body
+    for problem in body["problems"]:
+        assert set(problem) == {"code", "detail", "field"}, problem
+    assert (body["code"], body["field"]) == (
+        body["problems"][0]["code"],
+        body["problems"][0]["field"],
+    ), body
+    return body
+
+
+def field_errors(response) -> dict[str | None, list[str]]:
+    """A refusal's messages by the field they are about (None: not about one field)."""
+    errors: dict[str | None, list[str]] = {}
+    for problem in api_error(response)["problems"]:
+        errors.setdefault(problem["field"], []).append(problem["detail"])
+    return errors
+
+
 @pytest.fixture
 def as_user(api):
     """Authenticate the client with a fresh write token of ``user`` (the real auth path)."""

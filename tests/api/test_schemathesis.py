@@ -22,6 +22,14 @@ answer a confidential record of another team gets, by design) — nor state busi
 field at fault. The stateful checks (``use_after_free``, ``ensure_resource_availability``)
 only act in schemathesis' stateful runs and pass here without effect.
 
+On top of schemathesis' checks, one of ours (``api_error_shape``): every 4xx or 5xx answer
+is the documented ``ApiError`` — code, detail, field and a non-empty list of problems, the
+top level repeating the first problem's code and field — whatever the status, documented or
+not (a 405, say). Schemathesis generates both valid and invalid requests (its positive and
+negative modes, plus the coverage phase's boundary values), so every operation gets bad
+requests of every kind the document allows it to express: wrong types, missing required
+properties, values out of range, unknown enum members, malformed ids.
+
 Finally, manager_a's token on every operation that names team B's confidential records by
 id must answer 404, writes included, and change nothing.
 """
@@ -33,6 +41,7 @@ import json
 import tempfile
 from datetime import timedelta
 
+import jsonschema
 import pytest
 import schemathesis
 from django.core import signals
@@ -45,6 +54,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config._auth import WFCAuthConfig
+from schemathesis.generation.modes import GenerationMode
 from schemathesis.wfc.integration import register_wfc_auth
 
 from accounts.models import ApiToken
@@ -53,7 +63,9 @@ from config.wsgi import application
 from events.backfill import events_backfill
 from events.models import Event
 from notifications.models import Notification
+from relationships.models import RelationshipType
 from reviews.models import FeedbackRequest, Review
+from stakeholders.models import Category
 from tests.api.conftest import bearer, make_records
 from tests.security.conftest import fingerprint, fingerprint_change
 
@@ -90,6 +102,44 @@ def _auth_document() -> str:
 
 DOCUMENT = _document()
 AUTH_DOCUMENT = _auth_document()
+
+
+def _inline(node):
+    """A schema of DOCUMENT with its $refs inlined and ``nullable`` as JSON Schema."""
+    if isinstance(node, list):
+        return [_inline(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _inline(DOCUMENT["components"]["schemas"][node["$ref"].split("/")[-1]])
+    resolved = {key: _inline(value) for key, value in node.items()}
+    if resolved.pop("nullable", False) and "type" in resolved:
+        resolved["type"] = [resolved["type"], "null"]
+    return resolved
+
+
+API_ERROR = _inline({"$ref": "#/components/schemas/ApiError"})
+
+
+def api_error_shape(ctx, response, case) -> None:
+    """Every refusal (4xx) and failure (5xx) answers the one documented error shape."""
+    if response.status_code < 400:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        raise AssertionError(
+            f"{response.status_code} is not JSON: {response.content[:200]!r}"
+        ) from None
+    jsonschema.validate(body, API_ERROR)
+    if not body["problems"]:
+        raise AssertionError(f"no problems listed: {body}")
+    first = body["problems"][0]
+    if (body["code"], body["field"]) != (first["code"], first["field"]):
+        raise AssertionError(f"the top level is not the first problem: {body}")
+
+
+CHECKS_TO_RUN = [*ALL_CHECKS, api_error_shape]
 
 
 def _schema_as(user: str):
@@ -167,6 +217,8 @@ def two_teams(team_a, manager_a, team_b, manager_b):
         "notifications": [notification.pk],
         "users": [manager_a.pk, manager_b.pk],
         "teams": [team_a.pk, team_b.pk],
+        "categories": list(Category.objects.values_list("pk", flat=True)),
+        "relationship-types": list(RelationshipType.objects.values_list("pk", flat=True)),
     }.items():
         REAL_IDS[resource] = ids
     for user in (manager_a, manager_b):
@@ -199,6 +251,35 @@ def test_the_fuzzed_document_is_the_one_the_api_serves(api, two_teams):
     assert served.json()["paths"].keys() == DOCUMENT["paths"].keys()
 
 
+def test_the_run_generates_invalid_requests_too():
+    """Negative mode: the bad requests whose answers api_error_shape checks."""
+    for loaded in (schema_as_a, schema_as_b):
+        assert set(loaded.config.generation.modes) == set(GenerationMode)
+
+
+class _Answer:
+    def __init__(self, status_code: int, body):
+        self.status_code, self._body, self.content = status_code, body, b""
+
+    def json(self):
+        return self._body
+
+
+def test_the_error_shape_check_refuses_every_other_shape():
+    good = {"code": "required", "detail": "x", "field": "a", "problems": []}
+    good["problems"] = [{"code": "required", "detail": "x", "field": "a"}]
+    api_error_shape(None, _Answer(400, good), None)
+    api_error_shape(None, _Answer(200, {"anything": 1}), None)
+    for bad in (
+        {"summary": ["This field is required."]},  # DRF's own, as before issue #16
+        {"detail": "Not found."},
+        {**good, "problems": []},
+        {**good, "field": "b"},
+    ):
+        with pytest.raises((AssertionError, jsonschema.ValidationError)):
+            api_error_shape(None, _Answer(400, bad), None)
+
+
 def _listed_ids(user: str, resource: str) -> set[int]:
     """Every id of ``resource`` that the user's own list shows, all pages."""
     client = APIClient()
@@ -218,7 +299,7 @@ def _listed_ids(user: str, resource: str) -> set[int]:
 def _call_and_check(case, user: str) -> None:
     cache.clear()  # throttling is tested elsewhere; here every request must reach the view
     response = case.call()
-    case.validate_response(response, checks=ALL_CHECKS)
+    case.validate_response(response, checks=CHECKS_TO_RUN)
     # Object-level authorisation, the way this API promises it: a record the caller may read
     # by id is one their own list shows (a confidential record of another team is in
     # neither). Schemathesis' own check needs its stateful runner to know whose record is
@@ -262,6 +343,8 @@ SHARED = {
     "initiatives",
     "users",
     "teams",
+    "categories",
+    "relationship-types",
 }
 
 

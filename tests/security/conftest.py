@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, Role, User
 from accounts.tokens import token_create
+from devmail.models import SentEmail
 from events.backfill import events_backfill
 from events.models import Event
 from notifications.models import Notification, NotificationPreference
@@ -422,6 +423,10 @@ def build_world() -> World:
         ),
         "value": Value.objects.create(name="Openness", weight=2),
         "duplicate": StakeholderFactory(name="Org own (duplicate)"),
+        # An e-mail kept in development (devmail): admins only.
+        "sent_email": SentEmail.objects.create(
+            from_email="rapport@localhost", to="ann@example.org", subject="Hello", source="."
+        ),
     }
     # The rows above are written around the services: give them their events (as
     # seed_demo does), so the feeds and /api/v1/events/ carry every variant's canaries.

@@ -31,6 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import SecurityPolicy
 from accounts.tokens import token_create
 from dashboard.charts import CHARTS
+from devmail.models import SentEmail
 from events.services import event_record
 from notifications.models import NotificationPreference
 from notifications.services import notification_create
@@ -106,6 +107,7 @@ ROUTE_KWARGS: dict[str, dict[str, str]] = {
         for name in ("detail", "edit", "rotate_secret", "delete")
     },
     "webhooks:redeliver": {"pk": "webhooks.webhookdelivery"},
+    "devmail:detail": {"pk": "devmail.sentemail"},
     "feedback:answer": {"token": "feedback-token"},
     "admin:view_on_site": {"object_id": "stakeholders.stakeholder"},
     # The user admin names its password page after auth.User, whatever the user model.
@@ -128,11 +130,13 @@ API_BASENAMES: dict[str, str] = {
     "stakeholder": "stakeholders.stakeholder",
     "contact": "stakeholders.contact",
     "value": "stakeholders.value",
+    "category": "stakeholders.category",
     "assessment": "stakeholders.assessment",
     "relationship": "relationships.relationship",
     "interaction": "relationships.interaction",
     "commitment": "relationships.commitment",
     "value-record": "relationships.valuerecord",
+    "relationship-type": "relationships.relationshiptype",
     "objective-level": "plans.objectivelevel",
     "objective": "plans.objective",
     "plan": "plans.plan",
@@ -404,6 +408,9 @@ def build_world(*, admin_user, manager, team) -> World:
     totp = TOTPDevice.objects.create(user=admin_user, name="Phone", confirmed=True)
     static = StaticDevice.objects.create(user=admin_user, name="Backup codes", confirmed=True)
     policy = SecurityPolicy.objects.create()
+    sent_email = SentEmail.objects.create(
+        from_email="rapport@localhost", to=contact.email, subject="Feedback", source="."
+    )
     world.add(
         admin_user,
         manager,
@@ -439,6 +446,7 @@ def build_world(*, admin_user, manager, team) -> World:
         totp,
         static,
         policy,
+        sent_email,
         *_axes_records(admin_user),
         ("feedback-token", feedback_token(open_request.pk, nonce)),
         ("events.event-uuid", event.uuid),

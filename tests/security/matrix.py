@@ -264,6 +264,9 @@ KINDS: dict[str, tuple[tuple[str, ...], Callable[[World, str], object]]] = {
     "plan": (SHARED, lambda w, v: w.plan.pk),
     "assessment": (SHARED, lambda w, v: w.extra["assessment"].pk),
     "value": (SHARED, lambda w, v: w.extra["value"].pk),
+    # Reference lists (admins keep them in the administration): every relationship's own.
+    "category": (SHARED, lambda w, v: w.slices["own"].stakeholder.category_id),
+    "relationship_type": (SHARED, lambda w, v: w.slices["own"].relationship.type_id),
     "objective_level": (SHARED, lambda w, v: w.child_objective.level_id),
     "team": (SHARED, lambda w, v: w.users["manager_a"].teams.get().pk),
     "user": (SHARED, lambda w, v: w.users["manager_b"].pk),
@@ -271,6 +274,7 @@ KINDS: dict[str, tuple[tuple[str, ...], Callable[[World, str], object]]] = {
     "api_token": (OWNED, lambda w, v: w.api_tokens[v].pk),
     "endpoint": (SHARED, lambda w, v: w.endpoint.pk),
     "delivery": (SHARED, lambda w, v: w.delivery.pk),
+    "sent_email": (SHARED, lambda w, v: w.extra["sent_email"].pk),
     "chart": (CHART_NAMES, lambda w, v: v),
     "feedback_link": (
         ("valid", "bogus"),
@@ -419,6 +423,8 @@ PAGES: list[PageRow] = [
     # 503 without a reachable broker is a legitimate answer; the test accepts either.
     PageRow("healthz", get=PUBLIC),
     PageRow("search", get=SIGNED_IN_ONLY, htmx=True),
+    # The command palette's list (a fragment either way); the canary crawl also types in it.
+    PageRow("search_palette", get=SIGNED_IN_ONLY, htmx=True),
     # --- accounts
     PageRow(
         "login",
@@ -492,6 +498,9 @@ PAGES: list[PageRow] = [
     PageRow("security:log", get=ADMIN_404),
     PageRow("security:log_export", get=ADMIN_404),
     PageRow("security:sessions_end_others", post=SIGNED_IN_ONLY),
+    # --- e-mails kept in development carry other people's sign-in and survey links
+    PageRow("devmail:index", get=ADMIN_404),
+    PageRow("devmail:detail", kind="sent_email", get=ADMIN_404),
     PageRow("password_reset", get=PUBLIC, post=PUBLIC, body=_const(email="nobody@example.org")),
     PageRow("password_reset_done", get=PUBLIC),
     PageRow(
@@ -872,6 +881,11 @@ API: list[ApiRow] = [
     ApiRow("GET /api/v1/values/{id}/", API_READ, kind="value"),
     ApiRow("PATCH /api/v1/values/{id}/", API_ADMIN, kind="value", body=_const(weight=3)),
     ApiRow("DELETE /api/v1/values/{id}/", API_ADMIN, kind="value", ok=204),
+    # Reference lists: read only, by everyone signed in (writes are 405: no operation).
+    ApiRow("GET /api/v1/categories/", API_READ),
+    ApiRow("GET /api/v1/categories/{id}/", API_READ, kind="category"),
+    ApiRow("GET /api/v1/relationship-types/", API_READ),
+    ApiRow("GET /api/v1/relationship-types/{id}/", API_READ, kind="relationship_type"),
     # Relationships and their records.
     ApiRow("GET /api/v1/relationships/", API_READ, lists="relationship"),
     ApiRow("POST /api/v1/relationships/", API_EDITOR, ok=201,

@@ -114,6 +114,11 @@ def page_urls(world) -> list[tuple[str, dict]]:
                 if row.htmx:
                     urls.append((url + query, {"HX-Request": "true"}))
     urls += [(f"{reverse('search')}?q={word}", {}) for word in ("Org", "moved", "CANARY")]
+    # The palette's "Log interaction…" mode lists relationships by a rule of its own.
+    urls += [
+        (f"{reverse('search_palette')}?mode=log&q={word}", {})
+        for word in ("Org", "CANARY", *CANARIES.values())
+    ]
     return urls
 
 

@@ -696,6 +696,7 @@ def _crawl_list(world: World, base: World, markers: dict) -> list[tuple[str, boo
         if route.name and route.namespace != "admin" and PER_RECORD.search(route.name):
             urls.add((url, False))
     urls |= {(f"{reverse('search')}?q={marker}", True) for marker in markers}
+    urls |= {(f"{reverse('search_palette')}?q={marker}", False) for marker in markers}
     return sorted(urls)
 
 

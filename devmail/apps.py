@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DevmailConfig(AppConfig):
+    name = "devmail"
+    verbose_name = "E-mails kept in development"
