@@ -344,7 +344,9 @@ def test_without_a_depth_the_tree_shows_whole_levels_within_a_readable_budget(cl
     assert response.context["depth"] >= 1
 
 
-PLAN_CAP = 12
+# The contribution check counts idle relationships in a query of its own: folding the count
+# into the page's query (COUNT(*) OVER ()) saves one query and costs 10× the time.
+PLAN_CAP = 13
 
 
 @pytest.mark.parametrize("initiatives", [10, 40])
