@@ -772,6 +772,26 @@ PLACE_FIELDS = ("stakeholder__name", "stakeholder__power", "stakeholder__interes
 DOT_FIELDS = ("stakeholder_id", *PLACE_FIELDS)
 
 
+def _ranked_dots(dots: list[dict], value_of: dict, present: QuerySet, limit: int) -> list[dict]:
+    """The valued stakeholders' dots, most valuable first (ties by name), then, if places
+    are left (a small database), the rest of ``present`` by name; with value and health."""
+    dots = sorted(
+        dots,
+        key=lambda d: (-value_of[d["stakeholder_id"]], d["stakeholder__name"], d["stakeholder_id"]),
+    )[:limit]
+    if len(dots) < limit:
+        dots += list(
+            present.exclude(stakeholder_id__in=list(value_of))
+            .values(*DOT_FIELDS)
+            .annotate(relationships=Sum("relationships"), health_total=Sum("health_total"))
+            .order_by("stakeholder__name", "stakeholder_id")[: limit - len(dots)]
+        )
+    for dot in dots:
+        dot["value"] = value_of.get(dot["stakeholder_id"], ZERO)
+        dot["health"] = dot["health_total"] / dot["relationships"]
+    return dots
+
+
 def _map_from_tallies(user, filters: DashboardFilters, unit: str, limit: int):
     if filters.team is None and user.is_active:
         return _map_from_reach(user, filters, unit, limit)
@@ -793,19 +813,7 @@ def _map_from_tallies(user, filters: DashboardFilters, unit: str, limit: int):
         .values(*DOT_FIELDS)
         .annotate(relationships=Sum("relationships"), health_total=Sum("health_total"))
     )
-    dots.sort(
-        key=lambda d: (-value_of[d["stakeholder_id"]], d["stakeholder__name"], d["stakeholder_id"])
-    )
-    if len(dots) < limit:
-        dots += list(
-            present.exclude(stakeholder_id__in=list(value_of))
-            .values(*DOT_FIELDS)
-            .annotate(relationships=Sum("relationships"), health_total=Sum("health_total"))
-            .order_by("stakeholder__name", "stakeholder_id")[: limit - len(dots)]
-        )
-    for dot in dots:
-        dot["value"] = value_of.get(dot["stakeholder_id"], ZERO)
-        dot["health"] = dot["health_total"] / dot["relationships"]
+    dots = _ranked_dots(dots, value_of, present, limit)
     cells = [
         cell | {"health": cell["health_total"] / cell["relationships"]}
         for cell in present.values("stakeholder__power", "stakeholder__interest").annotate(
@@ -872,21 +880,7 @@ def _map_from_reach(user, filters: DashboardFilters, unit: str, limit: int):
         .values("stakeholder_id")
         .annotate(relationships=Sum("relationships"), health_total=Sum("health_total"))
     ]
-    dots.sort(
-        key=lambda d: (-value_of[d["stakeholder_id"]], d["stakeholder__name"], d["stakeholder_id"])
-    )
-    dots = dots[:limit]
-    if len(dots) < limit:
-        # Fewer valued stakeholders than places (a small database): the rest by name.
-        dots += list(
-            present.exclude(stakeholder_id__in=list(value_of))
-            .values(*DOT_FIELDS)
-            .annotate(relationships=Sum("relationships"), health_total=Sum("health_total"))
-            .order_by("stakeholder__name", "stakeholder_id")[: limit - len(dots)]
-        )
-    for dot in dots:
-        dot["value"] = value_of.get(dot["stakeholder_id"], ZERO)
-        dot["health"] = dot["health_total"] / dot["relationships"]
+    dots = _ranked_dots(dots, value_of, present, limit)
 
     # The reach's cells, and what the viewer's confidential slices add to them: their
     # relationships, and the stakeholders not already counted through an open one.
