@@ -13,7 +13,7 @@ import time_machine
 from dashboard import charts, figurecache, selectors
 from dashboard.forms import DashboardFilterForm
 from dashboard.tests.fixtures import NOW, PERIOD, TODAY, build_portfolio
-from relationships.models import Relationship
+from relationships.models import ACTIVE_STAGES, Relationship
 from relationships.services import interaction_log
 from tests.factories import (
     InteractionFactory,
@@ -247,7 +247,7 @@ def test_the_dashboard_query_count_does_not_grow_with_records(
     assert client.get("/dashboard/", {"team": team_b.pk}).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         interaction_log(
-            relationship=Relationship.objects.filter(team=team_b).first(),
+            relationship=Relationship.objects.filter(team=team_b, stage__in=ACTIVE_STAGES).first(),
             by=manager_b,
             occurred_on=date.today(),
             channel="call",
